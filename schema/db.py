@@ -1,0 +1,79 @@
+"""The one async engine and session helper every entry point uses."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from schema.settings import normalise_database_url
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def is_sqlite(engine_or_url: AsyncEngine | str) -> bool:
+    url = engine_or_url if isinstance(engine_or_url, str) else str(engine_or_url.url)
+    return url.startswith("sqlite")
+
+
+def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """An async engine for `url` (any form `normalise_database_url` accepts).
+
+    SQLite gets WAL (readers never wait for the loader), foreign keys, a busy timeout, and
+    transactions that really start at BEGIN: pysqlite otherwise defers BEGIN to the first write,
+    so the reads a load validates against would not be in its transaction.
+    """
+    url = normalise_database_url(url)
+    if not is_sqlite(url):
+        return create_async_engine(url, pool_pre_ping=True, **kwargs)
+
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, **kwargs)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # A writing transaction takes the write lock up front: a read snapshot cannot be
+        # upgraded once another writer has committed, but waiting for the lock always works.
+        write = conn.get_execution_options().get("write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def open_session(engine: AsyncEngine, *, write: bool = False) -> AsyncIterator[AsyncSession]:
+    """One transaction: committed on success, rolled back on any error.
+
+    `write=True` marks a transaction that will write (on SQLite it takes the lock at BEGIN).
+    """
+    async with session_factory(engine)() as session:
+        # Procuring the connection begins the transaction, with our option already set.
+        await session.connection(execution_options={"write": write})
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()

@@ -1,0 +1,174 @@
+"""What editors write: validated input for topics, experts and articles.
+
+The seed loader and the GraphQL mutations both build these models, so field validation and its
+messages live here once. Cross-references between items are checked in `schema.validation`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+import orjson
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, model_validator
+from sqlmodel import SQLModel
+
+from schema.rendering import RENDER_VERSION
+from schema.tables import ArticleBase, ExpertBase, TopicBase
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an absolute http(s) URL")
+    return value
+
+
+def _date_as_midnight(value: Any) -> Any:
+    """A bare date (YAML `2024-05-01`) means midnight UTC that day."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
+    return value
+
+
+def _aware_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """Datetimes without a zone are taken as UTC; all are stored in UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+Slug = Annotated[str, Field(max_length=200, pattern=SLUG_PATTERN)]
+UTCDatetime = Annotated[
+    dt.datetime | None, BeforeValidator(_date_as_midnight), AfterValidator(_aware_utc)
+]
+Text = Annotated[str, Field(min_length=1)]
+
+_STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class _Input(SQLModel):
+    model_config = _STRICT  # type: ignore[assignment]
+
+    def content_hash(self) -> str:
+        """Fingerprint of the input (and renderer version): equal hash, nothing to write."""
+        payload = orjson.dumps(
+            [RENDER_VERSION, self.model_dump(mode="json")], option=orjson.OPT_SORT_KEYS
+        )
+        return hashlib.sha256(payload).hexdigest()
+
+
+class ExpertInput(ExpertBase, _Input):
+    """An expert as written in experts.yaml or sent to createExpert/updateExpert."""
+
+    slug: Slug
+    profile_url: HttpUrl | None = None
+
+
+class TopicInput(TopicBase, _Input):
+    """A topic as written in topics.yaml; `parent` is the slug of the broader topic."""
+
+    slug: Slug
+    parent: Slug | None = None
+    synonyms: list[Text] = Field(default_factory=list)
+
+
+class QuoteInput(_Input):
+    """An expert's words in the article; `section` is the anchor of the section quoting them.
+
+    The text must appear in the body (trailing punctuation aside). When `section` is left out,
+    the section containing the text is found automatically.
+    """
+
+    expert: Slug
+    text: Text
+    context: str | None = None
+    section: Slug | None = None
+
+
+class ReferenceInput(_Input):
+    """A cited source. Cite it in the body as `[@key]`."""
+
+    key: Annotated[str, Field(max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
+    title: Text
+    url: HttpUrl | None = None
+    doi: Annotated[str | None, Field(default=None, pattern=r"^10\.\d{4,9}/\S+$")] = None
+    pubmed_id: Annotated[str | None, Field(default=None, pattern=r"^\d{1,10}$")] = None
+    year: Annotated[int | None, Field(default=None, ge=1500, le=2100)] = None
+    publisher: str | None = None
+
+
+class RelatedLinkInput(_Input):
+    """A curated related post: another article (`article: slug`) or an outside `url`."""
+
+    article: Slug | None = None
+    url: HttpUrl | None = None
+    title: str | None = None
+    label: str | None = None
+    excerpt: str | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> RelatedLinkInput:
+        if (self.article is None) == (self.url is None):
+            raise ValueError("give exactly one of `article` (a slug) or `url`")
+        if self.url is not None and not self.title:
+            raise ValueError("a link to an outside `url` needs a `title`")
+        return self
+
+
+class ReviewInput(_Input):
+    """Medical review: who reviewed the article (an expert slug) and when."""
+
+    reviewer: Slug
+    reviewed_at: dt.date
+    next_review_due: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _due_after_review(self) -> ReviewInput:
+        if self.next_review_due is not None and self.next_review_due <= self.reviewed_at:
+            raise ValueError("next_review_due must be after reviewed_at")
+        return self
+
+
+class ArticleInput(ArticleBase, _Input):
+    """An article: metadata, Markdown body, and its topics, quotes, references and links."""
+
+    slug: Slug
+    published_at: UTCDatetime = None
+    canonical_url: HttpUrl | None = None
+    hero_image_url: HttpUrl | None = None
+    body: str
+    topics: list[Slug] = Field(default_factory=list)
+    primary_topic: Slug | None = None
+    quotes: list[QuoteInput] = Field(default_factory=list)
+    references: list[ReferenceInput] = Field(default_factory=list)
+    related: list[RelatedLinkInput] = Field(default_factory=list)
+    review: ReviewInput | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ArticleInput:
+        if (self.hero_image_alt or self.hero_image_credit) and not self.hero_image_url:
+            raise ValueError("hero_image_alt and hero_image_credit need a hero_image_url")
+        if self.primary_topic is not None and self.primary_topic not in self.topics:
+            raise ValueError(f"primary_topic {self.primary_topic!r} is not one of `topics`")
+        return self
+
+    @property
+    def primary(self) -> str | None:
+        return self.primary_topic or (self.topics[0] if self.topics else None)
+
+
+_TRAILING = re.compile(r"[\s.,;:!?…]+$")
+_QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"'})
+
+
+def quote_key(text: str) -> str:
+    """How quote text is matched against a section: spacing, curly quotes, end punctuation aside."""
+    return _TRAILING.sub("", " ".join(text.translate(_QUOTES).split()))

@@ -1,0 +1,59 @@
+"""Alembic environment: runs migrations on our own async engine (same pragmas as the service)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from alembic import context
+from sqlalchemy.engine import Connection
+from sqlmodel import SQLModel
+
+import schema.tables  # noqa: F401  (registers every table on SQLModel.metadata)
+from schema.db import create_engine
+from schema.settings import Settings
+from schema.tables import UTCDateTime
+
+config = context.config
+target_metadata = SQLModel.metadata
+
+
+def _database_url() -> str:
+    return config.attributes.get("database_url") or Settings().database_url
+
+
+def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+    # Our UTCDateTime is a Python-side adapter; the column is a plain timezone-aware DATETIME.
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+def _configure(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        render_item=_render_item,
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def _run_online() -> None:
+    engine = create_engine(_database_url())
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(_configure)
+            await connection.commit()
+    finally:
+        await engine.dispose()
+
+
+if context.is_offline_mode():
+    context.configure(url=_database_url(), target_metadata=target_metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+else:
+    asyncio.run(_run_online())

@@ -1,0 +1,50 @@
+"""Settings read from the environment (and a `.env` file), shared by every entry point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'content.db'}"
+
+_ASYNC_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+}
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URL forms people write and pick the async driver ourselves.
+
+    `sqlite:///var/x.db`, `postgres://u@h/db` and `postgresql+psycopg://...` all work; the
+    driver part is replaced because the service only runs on aiosqlite and asyncpg.
+    """
+    url = url.strip()
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError(
+            f"DATABASE_URL {url!r} is not a URL (expected sqlite:///... or postgresql://...)"
+        )
+    dialect = scheme.split("+", 1)[0].lower()
+    if dialect not in _ASYNC_DRIVERS:
+        raise ValueError(
+            f"DATABASE_URL dialect {dialect!r} is not supported: use sqlite or postgresql"
+        )
+    return f"{_ASYNC_DRIVERS[dialect]}://{rest}"
+
+
+class Settings(BaseSettings):
+    """Configuration of the service. Every field is an environment variable of the same name."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise(cls, value: str) -> str:
+        return normalise_database_url(value)

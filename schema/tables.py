@@ -1,0 +1,250 @@
+"""SQLModel tables. `XBase` holds the fields editors write, `X(XBase, table=True)` is the table.
+
+Tables are created only by Alembic migrations (schema/migrations). Rendered forms of an
+article body (HTML, text, sections) are stored at write time so reads never render.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import JSON, Field, SQLModel
+
+# Named constraints make migrations reproducible on both databases (and SQLite batch mode work).
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite (which keeps no zone) too."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: use an aware UTC datetime")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class ArticleStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    ARCHIVED = "archived"
+
+
+class TopicKind(StrEnum):
+    SUPPLEMENT = "supplement"
+    CONDITION = "condition"
+    SYMPTOM = "symptom"
+    GENERAL = "general"
+
+
+def _check_in(column: str, enum: type[StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(m.value) for m in enum)})"
+
+
+# --- Experts ---------------------------------------------------------------------------------
+
+
+class ExpertBase(SQLModel):
+    """A quoted or reviewing person, as editors describe them."""
+
+    slug: str = Field(max_length=120, unique=True)
+    name: str = Field(min_length=1, max_length=200)
+    honorific: str | None = Field(default=None, max_length=40)
+    credentials: str | None = Field(default=None, max_length=200)
+    specialty: str | None = Field(default=None, max_length=200)
+    affiliation: str | None = Field(default=None, max_length=300)
+    location: str | None = Field(default=None, max_length=200)
+    practising_since: int | None = Field(default=None, ge=1900, le=2100)
+    bio: str | None = Field(default=None, sa_type=sa.Text)
+    profile_url: str | None = Field(default=None, max_length=2000)
+
+
+class Expert(ExpertBase, table=True):
+    """The expert table."""
+
+    __tablename__ = "expert"
+
+    id: int | None = Field(default=None, primary_key=True)
+    content_hash: str = Field(max_length=64)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+# --- Topics ----------------------------------------------------------------------------------
+
+
+class TopicBase(SQLModel):
+    """A subject articles are about: a supplement, a condition, a symptom or a general theme."""
+
+    slug: str = Field(max_length=120, unique=True)
+    name: str = Field(min_length=1, max_length=200)
+    description: str | None = Field(default=None, sa_type=sa.Text)
+    kind: TopicKind = Field(default=TopicKind.GENERAL, sa_type=sa.String(16))
+    synonyms: list[str] = Field(default_factory=list, sa_type=JSON)
+
+
+class Topic(TopicBase, table=True):
+    """The topic table; `parent_id` builds the hierarchy (pain > chronic pain > fibromyalgia)."""
+
+    __tablename__ = "topic"
+    __table_args__ = (sa.CheckConstraint(_check_in("kind", TopicKind), name="kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    parent_id: int | None = Field(
+        default=None, foreign_key="topic.id", ondelete="SET NULL", index=True
+    )
+    content_hash: str = Field(max_length=64)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+# --- Articles --------------------------------------------------------------------------------
+
+
+class ArticleBase(SQLModel):
+    """The editor-written metadata of an article."""
+
+    slug: str = Field(max_length=200, unique=True)
+    title: str = Field(min_length=1, max_length=300)
+    summary: str | None = Field(default=None, sa_type=sa.Text)
+    status: ArticleStatus = Field(default=ArticleStatus.DRAFT, sa_type=sa.String(16))
+    published_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    canonical_url: str | None = Field(default=None, max_length=2000)
+    hero_image_url: str | None = Field(default=None, max_length=2000)
+    hero_image_alt: str | None = Field(default=None, max_length=500)
+    hero_image_credit: str | None = Field(default=None, max_length=500)
+    seo_title: str | None = Field(default=None, max_length=200)
+    seo_description: str | None = Field(default=None, max_length=500)
+    disclaimer: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class Article(ArticleBase, table=True):
+    """The article table, with the body's source and its forms rendered at write time."""
+
+    __tablename__ = "article"
+    __table_args__ = (
+        sa.CheckConstraint(_check_in("status", ArticleStatus), name="status"),
+        # Keyset pagination of the public list: WHERE status = ? ORDER BY published_at, id.
+        sa.Index("ix_article_status_published_at_id", "status", "published_at", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    version: int = Field(default=1)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    body_markdown: str = Field(sa_type=sa.Text)
+    body_html: str = Field(sa_type=sa.Text)
+    body_text: str = Field(sa_type=sa.Text)
+    word_count: int
+    reading_time_minutes: int
+    # [{anchor, heading, level, html, text, cites}] in body order; level 0 is the untitled lead.
+    sections: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    reviewer_id: int | None = Field(
+        default=None, foreign_key="expert.id", ondelete="SET NULL", index=True
+    )
+    reviewed_at: dt.date | None = None
+    next_review_due: dt.date | None = None
+    content_hash: str = Field(max_length=64)
+
+
+class ArticleTopic(SQLModel, table=True):
+    """An article's topics in editorial order; exactly one of them is primary."""
+
+    __tablename__ = "article_topic"
+    __table_args__ = (
+        sa.Index(
+            "uq_article_topic_primary",
+            "article_id",
+            unique=True,
+            sqlite_where=sa.text("is_primary"),
+            postgresql_where=sa.text("is_primary"),
+        ),
+    )
+
+    article_id: int = Field(foreign_key="article.id", ondelete="CASCADE", primary_key=True)
+    topic_id: int = Field(foreign_key="topic.id", ondelete="RESTRICT", primary_key=True, index=True)
+    position: int
+    is_primary: bool = False
+
+
+class Quote(SQLModel, table=True):
+    """An expert's words inside an article, tied to the section they appear in."""
+
+    __tablename__ = "quote"
+    __table_args__ = (sa.UniqueConstraint("article_id", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: int = Field(foreign_key="article.id", ondelete="CASCADE")
+    expert_id: int = Field(foreign_key="expert.id", ondelete="RESTRICT", index=True)
+    section_anchor: str | None = Field(default=None, max_length=200)
+    text: str = Field(sa_type=sa.Text)
+    context: str | None = Field(default=None, sa_type=sa.Text)
+    position: int
+
+
+class RelatedLink(SQLModel, table=True):
+    """A curated link from one article to another article or to an outside URL."""
+
+    __tablename__ = "related_link"
+    __table_args__ = (
+        sa.UniqueConstraint("article_id", "position"),
+        sa.CheckConstraint("(target_article_id IS NULL) <> (url IS NULL)", name="article_or_url"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: int = Field(foreign_key="article.id", ondelete="CASCADE")
+    target_article_id: int | None = Field(
+        default=None, foreign_key="article.id", ondelete="CASCADE", index=True
+    )
+    url: str | None = Field(default=None, max_length=2000)
+    title: str | None = Field(default=None, max_length=300)
+    label: str | None = Field(default=None, max_length=100)
+    excerpt: str | None = Field(default=None, sa_type=sa.Text)
+    position: int
+
+
+class Reference(SQLModel, table=True):
+    """A source an article cites; sections cite it in Markdown as `[@key]`."""
+
+    __tablename__ = "reference"
+    __table_args__ = (
+        sa.UniqueConstraint("article_id", "key"),
+        sa.UniqueConstraint("article_id", "position"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: int = Field(foreign_key="article.id", ondelete="CASCADE")
+    key: str = Field(max_length=100)
+    title: str = Field(sa_type=sa.Text)
+    url: str | None = Field(default=None, max_length=2000)
+    doi: str | None = Field(default=None, max_length=200)
+    pubmed_id: str | None = Field(default=None, max_length=20)
+    year: int | None = None
+    publisher: str | None = Field(default=None, max_length=300)
+    position: int

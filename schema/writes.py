@@ -1,0 +1,391 @@
+"""Write content: plan a batch (validate, render what changed), then apply it in one transaction.
+
+Upserts by slug. An item whose content hash matches the stored one is left alone, so loading
+the same content twice writes nothing. The seed loader and the GraphQL mutations both come
+through `plan_load` / `apply_load`, so there is one validation path and one write path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from schema.inputs import ArticleInput, ExpertInput, TopicInput
+from schema.rendering import RenderedBody, render_markdown
+from schema.tables import (
+    Article,
+    ArticleStatus,
+    ArticleTopic,
+    Expert,
+    Quote,
+    Reference,
+    RelatedLink,
+    Topic,
+    utcnow,
+)
+from schema.validation import Known, Problem, check_batch, locate_quote
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+PARALLEL_RENDER_MIN = 200  # below this, starting worker processes costs more than it saves
+CHUNK = 500
+
+
+@dataclass
+class Batch:
+    """A set of items to write together, all or nothing."""
+
+    topics: list[TopicInput] = field(default_factory=list)
+    experts: list[ExpertInput] = field(default_factory=list)
+    articles: list[ArticleInput] = field(default_factory=list)
+
+
+@dataclass
+class Stored:
+    """What the database holds for one slug."""
+
+    id: int
+    content_hash: str
+    version: int = 1
+    published_at: dt.datetime | None = None
+
+
+@dataclass
+class KindPlan:
+    """For one kind of item: which batch positions are new, changed or unchanged."""
+
+    created: list[int] = field(default_factory=list)
+    updated: list[int] = field(default_factory=list)
+    unchanged: list[int] = field(default_factory=list)
+    hashes: list[str] = field(default_factory=list)
+    stored: dict[str, Stored] = field(default_factory=dict)
+
+
+@dataclass
+class LoadPlan:
+    batch: Batch
+    topics: KindPlan
+    experts: KindPlan
+    articles: KindPlan
+    rendered: dict[int, RenderedBody]
+    problems: list[Problem]
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        return {
+            kind: {
+                "created": len(p.created),
+                "updated": len(p.updated),
+                "unchanged": len(p.unchanged),
+            }
+            for kind, p in (
+                ("topics", self.topics),
+                ("experts", self.experts),
+                ("articles", self.articles),
+            )
+        }
+
+    def changed_slugs(self) -> dict[str, dict[str, list[str]]]:
+        out: dict[str, dict[str, list[str]]] = {}
+        for kind, plan, items in (
+            ("topics", self.topics, self.batch.topics),
+            ("experts", self.experts, self.batch.experts),
+            ("articles", self.articles, self.batch.articles),
+        ):
+            out[kind] = {
+                "created": [items[i].slug for i in plan.created],
+                "updated": [items[i].slug for i in plan.updated],
+            }
+        return out
+
+
+def _classify(hashes: list[str], slugs: list[str], stored: dict[str, Stored]) -> KindPlan:
+    plan = KindPlan(hashes=hashes, stored=stored)
+    for i, (slug, digest) in enumerate(zip(slugs, hashes, strict=True)):
+        row = stored.get(slug)
+        if row is None:
+            plan.created.append(i)
+        elif row.content_hash != digest:
+            plan.updated.append(i)
+        else:
+            plan.unchanged.append(i)
+    return plan
+
+
+def _render_one(job: tuple[str, list[str]]) -> RenderedBody:
+    body, keys = job
+    return render_markdown(body, reference_keys=keys)
+
+
+def render_all(
+    jobs: Sequence[tuple[str, list[str]]], progress: Progress | None = None
+) -> list[RenderedBody]:
+    """Render bodies, across all cores for big batches (Markdown parsing is CPU-bound)."""
+    workers = os.cpu_count() or 1
+    if len(jobs) < PARALLEL_RENDER_MIN or workers < 2:
+        out = []
+        for n, job in enumerate(jobs, start=1):
+            out.append(_render_one(job))
+            if progress and n % 100 == 0:
+                progress("render", n, len(jobs))
+        return out
+    # spawn, not fork: the caller has an event loop and driver threads running.
+    context = multiprocessing.get_context("spawn")
+    chunksize = max(1, min(64, len(jobs) // (workers * 4)))
+    out = []
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        for n, result in enumerate(pool.map(_render_one, jobs, chunksize=chunksize), start=1):
+            out.append(result)
+            if progress and n % 100 == 0:
+                progress("render", n, len(jobs))
+    return out
+
+
+async def read_stored(session: AsyncSession) -> tuple[dict[str, dict[str, Stored]], Known]:
+    """Slugs, ids and hashes of everything stored, for classification and cross-checks."""
+    stored: dict[str, dict[str, Stored]] = {}
+    for kind, table in (("topics", Topic), ("experts", Expert)):
+        rows = await session.execute(select(table.slug, table.id, table.content_hash))
+        stored[kind] = {slug: Stored(id_, digest) for slug, id_, digest in rows}
+    rows = await session.execute(
+        select(
+            Article.slug, Article.id, Article.content_hash, Article.version, Article.published_at
+        )
+    )
+    stored["articles"] = {r[0]: Stored(r[1], r[2], r[3], r[4]) for r in rows}
+    parent = Topic.__table__.alias("parent")
+    parents = await session.execute(
+        select(Topic.slug, parent.c.slug).outerjoin(parent, parent.c.id == Topic.parent_id)
+    )
+    known = Known(
+        topics=set(stored["topics"]),
+        experts=set(stored["experts"]),
+        articles=set(stored["articles"]),
+        topic_parents=dict(parents.tuples().all()),
+    )
+    return stored, known
+
+
+async def plan_load(
+    *, session: AsyncSession, batch: Batch, progress: Progress | None = None
+) -> LoadPlan:
+    """Classify every item, render the bodies that changed, and collect every problem."""
+    stored, known = await read_stored(session)
+    topics = _classify(
+        [t.content_hash() for t in batch.topics], [t.slug for t in batch.topics], stored["topics"]
+    )
+    experts = _classify(
+        [e.content_hash() for e in batch.experts],
+        [e.slug for e in batch.experts],
+        stored["experts"],
+    )
+    articles = _classify(
+        [a.content_hash() for a in batch.articles],
+        [a.slug for a in batch.articles],
+        stored["articles"],
+    )
+    changed = articles.created + articles.updated
+    jobs = [
+        (batch.articles[i].body, [r.key for r in batch.articles[i].references]) for i in changed
+    ]
+    rendered = dict(zip(changed, render_all(jobs, progress), strict=True))
+    problems = check_batch(
+        topics=batch.topics,
+        experts=batch.experts,
+        articles=batch.articles,
+        known=known,
+        rendered=rendered,
+    )
+    return LoadPlan(batch, topics, experts, articles, rendered, problems)
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+async def _insert_returning_ids(
+    session: AsyncSession, table: type[Any], rows: list[dict[str, Any]]
+) -> dict[str, int]:
+    ids: dict[str, int] = {}
+    for chunk in _chunks(rows):
+        result = await session.execute(
+            insert(table).returning(table.slug, table.id, sort_by_parameter_order=True),
+            list(chunk),
+        )
+        ids.update(result.tuples().all())
+    return ids
+
+
+async def _upsert_simple(
+    session: AsyncSession,
+    table: type[Any],
+    items: Sequence[ExpertInput] | Sequence[TopicInput],
+    plan: KindPlan,
+    now: dt.datetime,
+    exclude: set[str],
+) -> dict[str, int]:
+    """Insert new and update changed experts or topics; return slug -> id for all stored."""
+
+    def row(i: int) -> dict[str, Any]:
+        data = items[i].model_dump(exclude=exclude)
+        return {**data, "content_hash": plan.hashes[i], "updated_at": now}
+
+    ids = {slug: s.id for slug, s in plan.stored.items()}
+    ids.update(
+        await _insert_returning_ids(
+            session, table, [{**row(i), "created_at": now} for i in plan.created]
+        )
+    )
+    updates = [{"id": ids[items[i].slug], **row(i)} for i in plan.updated]
+    if updates:
+        await session.execute(update(table), updates)
+    return ids
+
+
+def _published_at(data: ArticleInput, stored: Stored | None, now: dt.datetime) -> Any:
+    # Editors may leave the date out: a published article keeps the first date it was given.
+    if data.published_at is not None:
+        return data.published_at
+    if stored is not None and stored.published_at is not None:
+        return stored.published_at
+    return now if data.status == ArticleStatus.PUBLISHED else None
+
+
+_ARTICLE_EXCLUDE = {
+    "body",
+    "topics",
+    "primary_topic",
+    "quotes",
+    "references",
+    "related",
+    "review",
+    "published_at",
+}
+
+
+async def apply_load(
+    *,
+    session: AsyncSession,
+    plan: LoadPlan,
+    now: dt.datetime | None = None,
+    progress: Progress | None = None,
+) -> None:
+    """Write a problem-free plan. The caller owns the transaction (all or nothing)."""
+    if plan.problems:
+        raise ValueError(f"refusing to write a plan with {len(plan.problems)} problems")
+    now = now or utcnow()
+    batch = plan.batch
+    expert_ids = await _upsert_simple(
+        session, Expert, batch.experts, plan.experts, now, exclude=set()
+    )
+    topic_ids = await _upsert_simple(
+        session, Topic, batch.topics, plan.topics, now, exclude={"parent"}
+    )
+    parents = [
+        {"id": topic_ids[t.slug], "parent_id": topic_ids[t.parent] if t.parent else None}
+        for t in (batch.topics[i] for i in plan.topics.created + plan.topics.updated)
+    ]
+    if parents:
+        await session.execute(update(Topic), parents)
+
+    arts = plan.articles
+    changed = arts.created + arts.updated
+
+    def article_row(i: int) -> dict[str, Any]:
+        data, body = batch.articles[i], plan.rendered[i]
+        stored = arts.stored.get(data.slug)
+        review = data.review
+        return {
+            **data.model_dump(exclude=_ARTICLE_EXCLUDE),
+            "published_at": _published_at(data, stored, now),
+            "updated_at": now,
+            "version": stored.version + 1 if stored else 1,
+            "body_markdown": data.body,
+            "body_html": body.html,
+            "body_text": body.text,
+            "word_count": body.word_count,
+            "reading_time_minutes": body.reading_time_minutes,
+            "sections": [s.as_dict() for s in body.sections],
+            "reviewer_id": expert_ids[review.reviewer] if review else None,
+            "reviewed_at": review.reviewed_at if review else None,
+            "next_review_due": review.next_review_due if review else None,
+            "content_hash": arts.hashes[i],
+        }
+
+    article_ids = {slug: s.id for slug, s in arts.stored.items()}
+    done = 0
+    for chunk in _chunks(arts.created):
+        rows = [{**article_row(i), "created_at": now} for i in chunk]
+        article_ids.update(await _insert_returning_ids(session, Article, rows))
+        done += len(chunk)
+        if progress:
+            progress("write", done, len(changed))
+    for chunk in _chunks(arts.updated):
+        rows = [{"id": article_ids[batch.articles[i].slug], **article_row(i)} for i in chunk]
+        await session.execute(update(Article), rows)
+        ids = [row["id"] for row in rows]
+        for child in (ArticleTopic, Quote, Reference, RelatedLink):
+            await session.execute(delete(child).where(child.article_id.in_(ids)))
+        done += len(chunk)
+        if progress:
+            progress("write", done, len(changed))
+
+    links: list[dict[str, Any]] = []
+    quotes: list[dict[str, Any]] = []
+    references: list[dict[str, Any]] = []
+    related: list[dict[str, Any]] = []
+    for i in changed:
+        data, body = batch.articles[i], plan.rendered[i]
+        article_id = article_ids[data.slug]
+        primary = data.primary
+        links += [
+            {
+                "article_id": article_id,
+                "topic_id": topic_ids[slug],
+                "position": n,
+                "is_primary": slug == primary,
+            }
+            for n, slug in enumerate(data.topics)
+        ]
+        quotes += [
+            {
+                "article_id": article_id,
+                "expert_id": expert_ids[q.expert],
+                "section_anchor": locate_quote(body, q.text, q.section),
+                "text": q.text,
+                "context": q.context,
+                "position": n,
+            }
+            for n, q in enumerate(data.quotes)
+        ]
+        references += [
+            {"article_id": article_id, "position": n, **r.model_dump()}
+            for n, r in enumerate(data.references)
+        ]
+        related += [
+            {
+                "article_id": article_id,
+                "target_article_id": article_ids[r.article] if r.article else None,
+                "url": r.url,
+                "title": r.title,
+                "label": r.label,
+                "excerpt": r.excerpt,
+                "position": n,
+            }
+            for n, r in enumerate(data.related)
+        ]
+    for table, rows in (
+        (ArticleTopic, links),
+        (Quote, quotes),
+        (Reference, references),
+        (RelatedLink, related),
+    ):
+        for chunk in _chunks(rows, 2000):
+            await session.execute(insert(table), list(chunk))

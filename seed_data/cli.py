@@ -1,0 +1,91 @@
+"""`healthcontent seed` / `python -m seed_data`: parse arguments, load, print what happened."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from schema.db import create_engine
+from schema.migrate import current_revision, head_revision
+from schema.settings import Settings
+from seed_data import SEED_DIR
+from seed_data.loader import LoadResult, load_paths
+from seed_data.progress import ProgressDisplay
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        help="content folders or files (default: the bundled seed_data/)",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="validate and report what would change; write nothing",
+    )
+    parser.add_argument("--database-url", help="overrides DATABASE_URL")
+
+
+def report(result: LoadResult, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    if not result.ok:
+        for line in result.problems:
+            print(line, file=err)
+        n = len(result.problems)
+        print(f"{n} problem{'s' * (n != 1)} found; nothing was written.", file=err)
+        return 1
+    verb = "would be " if result.dry_run else ""
+    for kind, changes in result.changed.items():
+        for what in ("created", "updated"):
+            for slug in changes[what][:20]:
+                print(f"{verb}{what} {kind[:-1]} {slug}", file=out)
+            if len(changes[what]) > 20:
+                print(f"... and {len(changes[what]) - 20} more {kind} {verb}{what}", file=out)
+    for kind, counts in result.counts.items():
+        print(
+            f"{kind}: {counts['created']} created, {counts['updated']} updated, "
+            f"{counts['unchanged']} unchanged",
+            file=out,
+        )
+    summary = (
+        f"{result.total('created')} created, {result.total('updated')} updated, "
+        f"{result.total('unchanged')} unchanged"
+    )
+    if result.dry_run:
+        summary = f"dry run: {summary}; nothing was written"
+    print(summary, file=out)
+    return 0
+
+
+async def run(args: argparse.Namespace) -> int:
+    url = Settings(**({"database_url": args.database_url} if args.database_url else {}))
+    engine = create_engine(url.database_url)
+    try:
+        current, head = await current_revision(engine), head_revision()
+        if current != head:
+            print(
+                f"the database is at migration {current or '(none)'}, not {head}: "
+                "run `healthcontent migrate` first",
+                file=sys.stderr,
+            )
+            return 2
+        progress = ProgressDisplay()
+        result = await load_paths(
+            engine=engine, paths=args.paths or [SEED_DIR], dry_run=args.dry_run, progress=progress
+        )
+        progress.finish()
+    finally:
+        await engine.dispose()
+    return report(result)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m seed_data", description="Validate and load content files."
+    )
+    add_arguments(parser)
+    return asyncio.run(run(parser.parse_args(argv)))
