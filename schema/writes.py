@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from schema.inputs import ArticleInput, ExpertInput, TopicInput
 from schema.rendering import RenderedBody, render_markdown
@@ -167,7 +167,7 @@ async def read_stored(session: AsyncSession) -> tuple[dict[str, dict[str, Stored
         topics=set(stored["topics"]),
         experts=set(stored["experts"]),
         articles=set(stored["articles"]),
-        topic_parents=dict(parents.tuples().all()),
+        topic_parents={slug: parent_slug for slug, parent_slug in parents},
     )
     return stored, known
 
@@ -219,7 +219,7 @@ async def _insert_returning_ids(
             insert(table).returning(table.slug, table.id, sort_by_parameter_order=True),
             list(chunk),
         )
-        ids.update(result.tuples().all())
+        ids.update((slug, id_) for slug, id_ in result)
     return ids
 
 

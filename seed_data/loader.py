@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,10 +37,11 @@ class LoadResult:
 
 
 def _display(path: Path) -> str:
+    """Relative to the working directory when under it (as editors typed it), else absolute."""
     try:
-        return os.path.relpath(path)
+        return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:
-        return str(path)
+        return str(path.resolve())
 
 
 def _format(path: Path, line: int, message: str) -> tuple[str, int, str]:

@@ -1,0 +1,47 @@
+"""Helpers the tests share: run the loader, and read whole tables back for comparison."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+from schema.db import create_engine
+from seed_data.loader import LoadResult, load_paths
+
+TABLES = ["expert", "topic", "article", "article_topic", "quote", "related_link", "reference"]
+
+
+def load(url: str, *paths: Path, dry_run: bool = False) -> LoadResult:
+    async def go() -> LoadResult:
+        engine = create_engine(url)
+        try:
+            return await load_paths(engine=engine, paths=list(paths), dry_run=dry_run)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+def query(url: str, sql: str, **params: Any) -> list[dict[str, Any]]:
+    async def go() -> list[dict[str, Any]]:
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as conn:
+                result = await conn.execute(text(sql), params)
+                return [dict(row) for row in result.mappings()]
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+def dump(url: str) -> dict[str, list[dict[str, Any]]]:
+    """Every row of every content table, in a stable order."""
+    out = {}
+    for table in TABLES:
+        rows = query(url, f"SELECT * FROM {table}")
+        out[table] = sorted(rows, key=lambda r: sorted((k, str(v)) for k, v in r.items()))
+    return out

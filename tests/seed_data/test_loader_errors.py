@@ -1,0 +1,246 @@
+"""Bad content: every problem reported as file:line, nothing written.
+
+One test per kind of bad input. Each starts from a valid copy of the seed content, breaks one
+thing, and checks the exact file and line reported and that the database did not change.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import dump, load
+
+ARTICLE = "articles/magnesium-for-chronic-pain.md"
+
+
+def _line_of(path: Path, needle: str) -> int:
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if needle in line:
+            return number
+    raise AssertionError(f"{needle!r} not in {path}")
+
+
+def _replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def _problems(url: str, content: Path) -> list[str]:
+    """Load, expect failure with the database unchanged, return problems relative to content."""
+    before = dump(url)
+    result = load(url, content)
+    assert not result.ok
+    assert dump(url) == before
+    return [p.replace(f"{content.resolve()}/", "") for p in result.problems]
+
+
+@pytest.fixture
+def seeded(database_url: str, content_dir: Path) -> str:
+    """The database already holds the seed: a failed load must leave exactly that."""
+    assert load(database_url, content_dir).ok
+    return database_url
+
+
+def test_yaml_syntax_error_in_front_matter(seeded: str, content_dir: Path) -> None:
+    path = content_dir / ARTICLE
+    _replace(path, "status: published", "status: [published")
+    line = _line_of(path, "status: [published")
+
+    [problem] = _problems(seeded, content_dir)
+
+    assert problem.startswith(f"{ARTICLE}:")
+    assert "invalid YAML" in problem
+    reported = int(problem.split(":")[1])
+    assert line <= reported <= line + 2  # the parser notices at or just after the bad line
+
+
+def test_yaml_syntax_error_in_topics_file(seeded: str, content_dir: Path) -> None:
+    _replace(content_dir / "topics.yaml", "  name: Pain\n", "  name: Pain\n    kind: : x\n")
+    line = _line_of(content_dir / "topics.yaml", "kind: : x")
+
+    [problem] = _problems(seeded, content_dir)
+
+    assert problem.startswith(f"topics.yaml:{line}: invalid YAML")
+
+
+def test_missing_front_matter(seeded: str, content_dir: Path) -> None:
+    path = content_dir / "articles" / "no-front-matter.md"
+    path.write_text("Just a body.\n")
+
+    assert _problems(seeded, content_dir) == [
+        "articles/no-front-matter.md:1: missing front matter: the file must start with ---"
+    ]
+
+
+def test_missing_required_field(seeded: str, content_dir: Path) -> None:
+    path = content_dir / ARTICLE
+    _replace(path, 'title: "Magnesium For Chronic Pain: Does it Help?"\n', "")
+
+    assert _problems(seeded, content_dir) == [f"{ARTICLE}:2: title: is required"]
+
+
+def test_wrong_type_and_bad_value(seeded: str, content_dir: Path) -> None:
+    path = content_dir / ARTICLE
+    _replace(path, "status: published", "status: live")
+    status_line = _line_of(path, "status: live")
+    _replace(content_dir / "topics.yaml", "kind: supplement", "kind: [supplement]")
+    kind_line = _line_of(content_dir / "topics.yaml", "kind: [supplement]")
+
+    problems = _problems(seeded, content_dir)
+
+    assert len(problems) == 2
+    assert problems[0].startswith(f"{ARTICLE}:{status_line}: status: Input should be 'draft'")
+    assert problems[1].startswith(f"topics.yaml:{kind_line}: kind: Input should be")
+
+
+def test_unknown_field_is_a_typo_not_silently_dropped(seeded: str, content_dir: Path) -> None:
+    path = content_dir / ARTICLE
+    _replace(path, "primary_topic: magnesium", "primary_topic: magnesium\nsumary: typo")
+
+    assert _problems(seeded, content_dir) == [
+        f"{ARTICLE}:{_line_of(path, 'sumary')}: sumary: is not a known field (check its spelling)"
+    ]
+
+
+def test_bad_slug(seeded: str, content_dir: Path) -> None:
+    _replace(content_dir / "experts.yaml", "slug: linda-rapson", "slug: Linda Rapson")
+    line = _line_of(content_dir / "experts.yaml", "slug: Linda Rapson")
+
+    problems = _problems(seeded, content_dir)
+
+    assert (
+        f"experts.yaml:{line}: slug: must be a slug: lowercase letters, digits and single "
+        "hyphens" in problems
+    )
+    # The article quoting her is not blamed a second time for the same mistake.
+    assert not [p for p in problems if "missing expert" in p]
+
+
+def test_unknown_topic_slug(seeded: str, content_dir: Path) -> None:
+    path = content_dir / ARTICLE
+    _replace(path, "  - fibromyalgia\n", "  - fibromyalgya\n")
+
+    assert _problems(seeded, content_dir) == [
+        f"{ARTICLE}:{_line_of(path, '- fibromyalgya')}: topics[4]: unknown topic 'fibromyalgya'"
+    ]
+
+
+def test_quote_naming_a_missing_expert(seeded: str, content_dir: Path) -> None:
+    path = content_dir / ARTICLE
+    _replace(path, "  - expert: linda-rapson\n", "  - expert: linda-rapsen\n")
+
+    assert _problems(seeded, content_dir) == [
+        f"{ARTICLE}:{_line_of(path, 'linda-rapsen')}: quotes[0].expert: quote names missing "
+        "expert 'linda-rapsen'"
+    ]
+
+
+def test_related_link_to_missing_article(seeded: str, content_dir: Path) -> None:
+    path = content_dir / ARTICLE
+    _replace(path, "article: magnesium-for-kidney-stones", "article: magnesium-for-gallstones")
+
+    assert _problems(seeded, content_dir) == [
+        f"{ARTICLE}:{_line_of(path, 'gallstones')}: related[0].article: related link to missing "
+        "article 'magnesium-for-gallstones'"
+    ]
+
+
+def test_duplicate_slugs_name_both_places(seeded: str, content_dir: Path) -> None:
+    copy = content_dir / "articles" / "copy.md"
+    copy.write_text(
+        "---\nslug: magnesium-for-kidney-stones\ntitle: Copy\nstatus: draft\n---\nBody.\n"
+    )
+
+    # Its slug comes from the file name, so the problem points at its front matter.
+    title_line = _line_of(content_dir / "articles/magnesium-for-kidney-stones.md", "title:")
+    assert _problems(seeded, content_dir) == [
+        f"articles/magnesium-for-kidney-stones.md:{title_line}: slug: duplicate slug "
+        "'magnesium-for-kidney-stones' (first at articles/copy.md:2)"
+    ]
+
+
+def test_duplicate_topic_slug_in_yaml(seeded: str, content_dir: Path) -> None:
+    topics = content_dir / "topics.yaml"
+    topics.write_text(topics.read_text() + "\n- slug: pain\n  name: Pain again\n")
+    first = _line_of(topics, "slug: pain")
+    second = len(topics.read_text().splitlines()) - 1
+
+    assert _problems(seeded, content_dir) == [
+        f"topics.yaml:{second}: slug: duplicate slug 'pain' (first at topics.yaml:{first})"
+    ]
+
+
+def test_duplicate_yaml_key(seeded: str, content_dir: Path) -> None:
+    path = content_dir / ARTICLE
+    _replace(path, "status: published", "status: published\nstatus: draft")
+
+    assert _problems(seeded, content_dir) == [
+        f"{ARTICLE}:{_line_of(path, 'status: draft')}: duplicate key 'status'"
+    ]
+
+
+def test_quote_text_not_in_the_body(seeded: str, content_dir: Path) -> None:
+    path = content_dir / ARTICLE
+    _replace(path, "text: Virtually all of them improve", "text: Nearly all of them improve")
+
+    assert _problems(seeded, content_dir) == [
+        f"{ARTICLE}:{_line_of(path, 'Nearly all')}: quotes[0].text: quote text does not appear "
+        "in section 'magnesium-works-for-migraines-fibromyalgia-and-other-forms-of-chronic-pain'"
+    ]
+
+
+def test_citation_of_a_missing_reference_points_at_the_body_line(
+    seeded: str, content_dir: Path
+) -> None:
+    path = content_dir / ARTICLE
+    _replace(path, "called “NMDA.”", "called “NMDA.” [@nmda-review]")
+
+    assert _problems(seeded, content_dir) == [
+        f"{ARTICLE}:{_line_of(path, '[@nmda-review]')}: citation [@nmda-review] names no reference"
+    ]
+
+
+def test_topic_parent_unknown_and_cycle(seeded: str, content_dir: Path) -> None:
+    topics = content_dir / "topics.yaml"
+    _replace(topics, "  parent: chronic-pain\n", "  parent: chronic-pian\n")
+    _replace(topics, "  kind: symptom\n", "  kind: symptom\n  parent: migraines\n")
+
+    problems = _problems(seeded, content_dir)
+
+    assert (
+        f"topics.yaml:{_line_of(topics, 'chronic-pian')}: parent: unknown topic "
+        "'chronic-pian'" in problems
+    )
+    cycles = [p for p in problems if "makes a cycle" in p]
+    assert cycles and all(p.startswith("topics.yaml:") for p in cycles)
+
+
+def test_every_problem_in_every_file_is_reported_and_exit_is_nonzero(
+    seeded: str, content_dir: Path
+) -> None:
+    _replace(content_dir / ARTICLE, "status: published", "status: live")
+    _replace(content_dir / "experts.yaml", "name: Linda Rapson", "name: ''")
+    (content_dir / "articles" / "broken.md").write_text("---\ntitle: [\n---\n")
+    before = dump(seeded)
+
+    run = subprocess.run(
+        [sys.executable, "-m", "seed_data", str(content_dir), "--database-url", seeded],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert run.returncode == 1
+    lines = run.stderr.strip().splitlines()
+    assert lines[-1] == "3 problems found; nothing was written."
+    assert {line.split(":")[0].rsplit("/", 2)[-1] for line in lines[:-1]} == {
+        "broken.md",
+        "experts.yaml",
+        "magnesium-for-chronic-pain.md",
+    }
+    assert dump(seeded) == before
