@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -19,6 +20,11 @@ from sqlalchemy.ext.asyncio import (
 from schema.settings import normalise_database_url
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def _json_dumps(value: Any) -> str:
+    # orjson: several times faster than json for the sections column written on every load.
+    return orjson.dumps(value).decode()
 
 
 def is_sqlite(engine_or_url: AsyncEngine | str) -> bool:
@@ -34,6 +40,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     so the reads a load validates against would not be in its transaction.
     """
     url = normalise_database_url(url)
+    kwargs.setdefault("json_serializer", _json_dumps)
+    kwargs.setdefault("json_deserializer", orjson.loads)
     if not is_sqlite(url):
         return create_async_engine(url, pool_pre_ping=True, **kwargs)
 

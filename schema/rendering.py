@@ -11,7 +11,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import nh3
@@ -30,24 +30,40 @@ for _level in range(1, 7):
     _ATTRIBUTES.setdefault(f"h{_level}", set()).add("id")
 
 
+# Built once: configuring a cleaner costs more than cleaning a typical section.
+_cleaner = nh3.Cleaner(attributes=_ATTRIBUTES, url_schemes={"http", "https", "mailto"})
+
+
 def sanitize(html: str) -> str:
     """Keep ordinary markup; drop scripts, event handlers, styles and non-web URL schemes."""
-    return nh3.clean(html, attributes=_ATTRIBUTES, url_schemes={"http", "https", "mailto"})
+    return _cleaner.clean(html)
 
 
 @dataclass(frozen=True)
 class Section:
-    """A run of the body under one heading; level 0 is the untitled text before any heading."""
+    """A run of the body under one heading; level 0 is the untitled text before any heading.
+
+    Its HTML and text are spans of the whole body's (heading excluded), so nothing is stored
+    twice: `RenderedBody.section_html(s)`, or `body_html[start:end]` on a stored article.
+    """
 
     anchor: str
     heading: str | None
     level: int
-    html: str
-    text: str
-    cites: list[str] = field(default_factory=list)
+    html_span: tuple[int, int]
+    text_span: tuple[int, int]
+    cites: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The form stored in `article.sections`."""
+        return {
+            "anchor": self.anchor,
+            "heading": self.heading,
+            "level": self.level,
+            "html": list(self.html_span),
+            "text": list(self.text_span),
+            "cites": list(self.cites),
+        }
 
 
 @dataclass(frozen=True)
@@ -65,9 +81,38 @@ class RenderedBody:
     sections: list[Section]
     problems: list[RenderProblem]
 
+    def section_html(self, section: Section) -> str:
+        return self.html[slice(*section.html_span)]
+
+    def section_text(self, section: Section) -> str:
+        return self.text[slice(*section.text_span)]
+
     @property
-    def table_of_contents(self) -> list[tuple[str, str, int]]:
+    def table_of_contents(self) -> list[tuple[str, str | None, int]]:
         return [(s.anchor, s.heading, s.level) for s in self.sections if s.heading is not None]
+
+
+class _Buffer:
+    """Appends pieces (with a separator between non-empty ones) and reports each one's span."""
+
+    def __init__(self, separator: str = "") -> None:
+        self.parts: list[str] = []
+        self.length = 0
+        self.separator = separator
+
+    def add(self, piece: str) -> tuple[int, int]:
+        if not piece:
+            return (self.length, self.length)
+        if self.parts and self.separator:
+            self.parts.append(self.separator)
+            self.length += len(self.separator)
+        start = self.length
+        self.parts.append(piece)
+        self.length += len(piece)
+        return (start, self.length)
+
+    def value(self) -> str:
+        return "".join(self.parts)
 
 
 def slugify(text: str) -> str:
@@ -175,8 +220,7 @@ def render_markdown(source: str, *, reference_keys: Sequence[str] = ()) -> Rende
 
     taken: set[str] = {LEAD_ANCHOR}
     sections: list[Section] = []
-    html_parts: list[str] = []
-    text_parts: list[str] = []
+    html, text = _Buffer(), _Buffer("\n\n")
     for heading_tokens, content in chunks:
         if heading_tokens is None and not content:
             continue
@@ -184,28 +228,34 @@ def render_markdown(source: str, *, reference_keys: Sequence[str] = ()) -> Rende
         for token in content:
             if token.type == "inline":
                 cites.extend(_link_citations(token, numbers, problems))
-        body_html = sanitize(_md.renderer.render(content, _md.options, {}))
-        body_text = _plain_text(content)
         if heading_tokens is None:
             anchor, heading, level = LEAD_ANCHOR, None, 0
+            html_span = html.add(sanitize(_md.renderer.render(content, _md.options, {})))
         else:
             opening, inline, _ = heading_tokens
             heading = _inline_text(inline).strip()
             level = int(opening.tag[1])
             anchor = _unique(slugify(heading), taken)
             opening.attrSet("id", anchor)
-            html_parts.append(sanitize(_md.renderer.render(heading_tokens, _md.options, {})))
-            text_parts.append(heading)
-        html_parts.append(body_html)
-        text_parts.append(body_text)
-        unique_cites = list(dict.fromkeys(cites))
-        sections.append(Section(anchor, heading, level, body_html, body_text, unique_cites))
+            # One sanitizer pass for heading and content; the section's HTML starts after the
+            # heading's closing tag.
+            chunk = sanitize(_md.renderer.render(heading_tokens + content, _md.options, {}))
+            close = chunk.find(f"</h{level}>")
+            start, end = html.add(chunk)
+            head_end = start + (close + len(f"</h{level}>") if close >= 0 else 0)
+            if chunk[head_end - start : head_end - start + 1] == "\n":
+                head_end += 1
+            html_span = (head_end, end)
+            text.add(heading)
+        text_span = text.add(_plain_text(content))
+        unique_cites = tuple(dict.fromkeys(cites))
+        sections.append(Section(anchor, heading, level, html_span, text_span, unique_cites))
 
-    text = "\n\n".join(p for p in text_parts if p)
-    words = len(text.split())
+    body_text = text.value()
+    words = len(body_text.split())
     return RenderedBody(
-        html="".join(html_parts),
-        text=text,
+        html=html.value(),
+        text=body_text,
         word_count=words,
         reading_time_minutes=max(1, math.ceil(words / WORDS_PER_MINUTE)),
         sections=sections,

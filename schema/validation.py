@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
-from schema.inputs import SLUG_PATTERN, ArticleInput, ExpertInput, TopicInput, quote_key
+from schema.inputs import (
+    SLUG_PATTERN,
+    ArticleInput,
+    ExpertInput,
+    QuoteInput,
+    TopicInput,
+    quote_key,
+)
 from schema.rendering import RenderedBody
 
 Loc = tuple[str | int, ...]
@@ -103,21 +110,35 @@ def _topic_problems(topics: Sequence[TopicInput], known: Known) -> list[Problem]
     return problems
 
 
-def locate_quote(rendered: RenderedBody, text: str, section: str | None) -> str | None:
-    """The anchor of the section containing `text` (the given one, or the first that has it)."""
-    key = quote_key(text)
-    for candidate in rendered.sections:
-        if section is not None and candidate.anchor != section:
-            continue
-        if key in quote_key(candidate.text):
-            return candidate.anchor
-    return None
+def locate_quotes(rendered: RenderedBody, quotes: Sequence[QuoteInput]) -> list[str | None]:
+    """For each quote, the anchor of the section containing its text (the section it names, or
+    else the first that has the text); None where the text is not in the body."""
+    if not quotes:
+        return []
+    normalised: dict[str, str] = {}  # only computed when the verbatim text is not found
+    out: list[str | None] = []
+    for quote in quotes:
+        candidates = [s for s in rendered.sections if quote.section in (None, s.anchor)]
+        verbatim = quote.text.rstrip(".,;:!?… ")
+        texts = {s.anchor: rendered.section_text(s) for s in candidates}
+        found = next((anchor for anchor, text in texts.items() if verbatim in text), None)
+        if found is None:
+            key = quote_key(quote.text)
+            for s in candidates:
+                if s.anchor not in normalised:
+                    normalised[s.anchor] = quote_key(texts[s.anchor])
+                if key in normalised[s.anchor]:
+                    found = s.anchor
+                    break
+        out.append(found)
+    return out
 
 
 def _article_problems(
     i: int,
     article: ArticleInput,
     rendered: RenderedBody | None,
+    anchors: Sequence[str | None],
     topics: set[str],
     experts: set[str],
     articles: set[str],
@@ -153,7 +174,7 @@ def _article_problems(
             continue
         if quote.section is not None and quote.section not in {s.anchor for s in rendered.sections}:
             add(("quotes", n, "section"), f"no section has the anchor {quote.section!r}")
-        elif locate_quote(rendered, quote.text, quote.section) is None:
+        elif anchors[n] is None:
             where = f"section {quote.section!r}" if quote.section else "the body"
             add(("quotes", n, "text"), f"quote text does not appear in {where}")
     if rendered is not None:
@@ -169,8 +190,13 @@ def check_batch(
     articles: Sequence[ArticleInput],
     known: Known,
     rendered: Mapping[int, RenderedBody],
+    quote_anchors: Mapping[int, Sequence[str | None]],
 ) -> list[Problem]:
-    """Every cross-item problem in the batch. `rendered` holds the bodies that changed."""
+    """Every cross-item problem in the batch.
+
+    `rendered` holds the bodies that changed and `quote_anchors` where their quotes were found
+    (`locate_quotes`); unchanged articles were checked when they were written.
+    """
     topic_slugs = known.topics | {t.slug for t in topics}
     expert_slugs = known.experts | {e.slug for e in experts}
     article_slugs = known.articles | {a.slug for a in articles}
@@ -179,6 +205,12 @@ def check_batch(
     problems += _duplicates("article", [a.slug for a in articles])
     for i, article in enumerate(articles):
         problems += _article_problems(
-            i, article, rendered.get(i), topic_slugs, expert_slugs, article_slugs
+            i,
+            article,
+            rendered.get(i),
+            quote_anchors.get(i, ()),
+            topic_slugs,
+            expert_slugs,
+            article_slugs,
         )
     return problems

@@ -8,10 +8,7 @@ through `plan_load` / `apply_load`, so there is one validation path and one writ
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
-import os
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,10 +28,9 @@ from schema.tables import (
     Topic,
     utcnow,
 )
-from schema.validation import Known, Problem, check_batch, locate_quote
+from schema.validation import Known, Problem, check_batch, locate_quotes
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
-PARALLEL_RENDER_MIN = 200  # below this, starting worker processes costs more than it saves
 CHUNK = 500
 
 
@@ -75,6 +71,7 @@ class LoadPlan:
     experts: KindPlan
     articles: KindPlan
     rendered: dict[int, RenderedBody]
+    quote_anchors: dict[int, list[str | None]]
     problems: list[Problem]
 
     def counts(self) -> dict[str, dict[str, int]]:
@@ -118,33 +115,8 @@ def _classify(hashes: list[str], slugs: list[str], stored: dict[str, Stored]) ->
     return plan
 
 
-def _render_one(job: tuple[str, list[str]]) -> RenderedBody:
-    body, keys = job
-    return render_markdown(body, reference_keys=keys)
-
-
-def render_all(
-    jobs: Sequence[tuple[str, list[str]]], progress: Progress | None = None
-) -> list[RenderedBody]:
-    """Render bodies, across all cores for big batches (Markdown parsing is CPU-bound)."""
-    workers = os.cpu_count() or 1
-    if len(jobs) < PARALLEL_RENDER_MIN or workers < 2:
-        out = []
-        for n, job in enumerate(jobs, start=1):
-            out.append(_render_one(job))
-            if progress and n % 100 == 0:
-                progress("render", n, len(jobs))
-        return out
-    # spawn, not fork: the caller has an event loop and driver threads running.
-    context = multiprocessing.get_context("spawn")
-    chunksize = max(1, min(64, len(jobs) // (workers * 4)))
-    out = []
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        for n, result in enumerate(pool.map(_render_one, jobs, chunksize=chunksize), start=1):
-            out.append(result)
-            if progress and n % 100 == 0:
-                progress("render", n, len(jobs))
-    return out
+def _render(article: ArticleInput) -> RenderedBody:
+    return render_markdown(article.body, reference_keys=[r.key for r in article.references])
 
 
 async def read_stored(session: AsyncSession) -> tuple[dict[str, dict[str, Stored]], Known]:
@@ -172,10 +144,23 @@ async def read_stored(session: AsyncSession) -> tuple[dict[str, dict[str, Stored
     return stored, known
 
 
+async def stored_article_hashes(session: AsyncSession) -> dict[str, str]:
+    """slug -> content hash of every stored article (what a loader may skip rendering)."""
+    rows = await session.execute(select(Article.slug, Article.content_hash))
+    return {slug: digest for slug, digest in rows}
+
+
 async def plan_load(
-    *, session: AsyncSession, batch: Batch, progress: Progress | None = None
+    *,
+    session: AsyncSession,
+    batch: Batch,
+    rendered: dict[int, RenderedBody] | None = None,
 ) -> LoadPlan:
-    """Classify every item, render the bodies that changed, and collect every problem."""
+    """Classify every item, render the bodies that changed, and collect every problem.
+
+    `rendered` may carry bodies rendered ahead of time (by batch position); any changed
+    article without one is rendered here.
+    """
     stored, known = await read_stored(session)
     topics = _classify(
         [t.content_hash() for t in batch.topics], [t.slug for t in batch.topics], stored["topics"]
@@ -191,18 +176,18 @@ async def plan_load(
         stored["articles"],
     )
     changed = articles.created + articles.updated
-    jobs = [
-        (batch.articles[i].body, [r.key for r in batch.articles[i].references]) for i in changed
-    ]
-    rendered = dict(zip(changed, render_all(jobs, progress), strict=True))
+    given = rendered or {}
+    rendered = {i: given.get(i) or _render(batch.articles[i]) for i in changed}
+    anchors = {i: locate_quotes(rendered[i], batch.articles[i].quotes) for i in changed}
     problems = check_batch(
         topics=batch.topics,
         experts=batch.experts,
         articles=batch.articles,
         known=known,
         rendered=rendered,
+        quote_anchors=anchors,
     )
-    return LoadPlan(batch, topics, experts, articles, rendered, problems)
+    return LoadPlan(batch, topics, experts, articles, rendered, anchors, problems)
 
 
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
@@ -216,7 +201,7 @@ async def _insert_returning_ids(
     ids: dict[str, int] = {}
     for chunk in _chunks(rows):
         result = await session.execute(
-            insert(table).returning(table.slug, table.id, sort_by_parameter_order=True),
+            insert(table).returning(table.slug, table.id),
             list(chunk),
         )
         ids.update((slug, id_) for slug, id_ in result)
@@ -342,7 +327,7 @@ async def apply_load(
     references: list[dict[str, Any]] = []
     related: list[dict[str, Any]] = []
     for i in changed:
-        data, body = batch.articles[i], plan.rendered[i]
+        data, anchors = batch.articles[i], plan.quote_anchors[i]
         article_id = article_ids[data.slug]
         primary = data.primary
         links += [
@@ -358,7 +343,7 @@ async def apply_load(
             {
                 "article_id": article_id,
                 "expert_id": expert_ids[q.expert],
-                "section_anchor": locate_quote(body, q.text, q.section),
+                "section_anchor": anchors[n],
                 "text": q.text,
                 "context": q.context,
                 "position": n,

@@ -4,4 +4,6 @@ import sys
 
 from seed_data.cli import main
 
-sys.exit(main())
+# The guard matters: big loads render in spawned worker processes, which re-import __main__.
+if __name__ == "__main__":
+    sys.exit(main())

@@ -6,7 +6,7 @@ import sys
 import time
 from typing import TextIO
 
-_LABELS = {"render": "rendering", "write": "writing"}
+_LABELS = {"prepare": "reading", "write": "writing"}
 
 
 class ProgressDisplay:
@@ -27,7 +27,11 @@ class ProgressDisplay:
             self.finish()
             self.stage, self.started = stage, time.monotonic()
             if not self.tty:
-                print(f"{label} {total} articles", file=self.stream, flush=True)
+                print(
+                    f"{label} {total} {'files' if stage == 'prepare' else 'articles'}",
+                    file=self.stream,
+                    flush=True,
+                )
         if self.tty:
             width = 30
             filled = width * done // max(total, 1)
