@@ -7,6 +7,7 @@ whatever an editor typed.
 
 from __future__ import annotations
 
+import html
 import math
 import re
 import unicodedata
@@ -19,19 +20,19 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 # Bump when the rendered output changes, so the loader re-renders unchanged sources.
-RENDER_VERSION = 1
+RENDER_VERSION = 2
 WORDS_PER_MINUTE = 230
 LEAD_ANCHOR = "introduction"
 
 _CITATION = re.compile(r"\[@([A-Za-z0-9][A-Za-z0-9_.:-]*)\]")
 _md = MarkdownIt("commonmark")
-_ATTRIBUTES = {tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()}
-for _level in range(1, 7):
-    _ATTRIBUTES.setdefault(f"h{_level}", set()).add("id")
 
 
-# Built once: configuring a cleaner costs more than cleaning a typical section.
-_cleaner = nh3.Cleaner(attributes=_ATTRIBUTES, url_schemes={"http", "https", "mailto"})
+# Built once: configuring a cleaner costs more than cleaning a typical section. No `id`
+# attributes get through: anchors are ours (added after cleaning), so an editor's raw HTML
+# cannot duplicate one and send a table-of-contents link to the wrong place.
+_cleaner = nh3.Cleaner(url_schemes={"http", "https", "mailto"})
+_strip_all = nh3.Cleaner(tags=set(), clean_content_tags={"script", "style"})
 
 
 def sanitize(html: str) -> str:
@@ -131,7 +132,8 @@ def _unique(anchor: str, taken: set[str]) -> str:
 
 
 _RAW_TEXT_OPEN = re.compile(r"<(script|style)\b", re.IGNORECASE)
-_RAW_TEXT_CLOSE = re.compile(r"</(script|style)\s*>", re.IGNORECASE)
+_RAW_TEXT_CLOSE = re.compile(r"</(script|style)\b[^>]*>", re.IGNORECASE)
+_LINE_BREAK = re.compile(r"<br\b", re.IGNORECASE)
 
 
 def _inline_text(token: Token) -> str:
@@ -143,6 +145,8 @@ def _inline_text(token: Token) -> str:
                 in_raw = True
             elif _RAW_TEXT_CLOSE.match(child.content):
                 in_raw = False
+            elif _LINE_BREAK.match(child.content) and not in_raw:
+                parts.append("\n")
         elif in_raw:
             continue
         elif child.type in ("text", "code_inline"):
@@ -163,22 +167,25 @@ def _plain_text(tokens: Iterable[Token]) -> str:
             blocks.append(_inline_text(token))
         elif token.type in ("fence", "code_block"):
             blocks.append(token.content.rstrip("\n"))
+        elif token.type == "html_block":
+            # What a reader sees of an editor's raw HTML block: its text, scripts excluded.
+            blocks.append(html.unescape(_strip_all.clean(token.content)).strip())
     return "\n\n".join(b for b in blocks if b.strip())
 
 
 def _link_citations(
     token: Token, numbers: dict[str, int], problems: list[RenderProblem]
 ) -> list[str]:
-    """Turn `[@key]` in an inline token into a numbered link to `#ref-key`; return keys cited."""
+    """Turn `[@key]` in an inline token into a numbered link to `#ref-key`; return keys cited.
+
+    Only prose is looked at (text tokens), so `[@key]` inside a code span is left alone.
+    """
     cited: list[str] = []
-    for match in _CITATION.finditer(token.content):
-        if match.group(1) not in numbers:
-            line = (token.map[0] if token.map else 0) + token.content[: match.start()].count("\n")
-            problems.append(
-                RenderProblem(line + 1, f"citation [@{match.group(1)}] names no reference")
-            )
     children: list[Token] = []
+    line = token.map[0] + 1 if token.map else 1
     for child in token.children or ():
+        if child.type in ("softbreak", "hardbreak"):
+            line += 1
         if child.type != "text" or "[@" not in child.content:
             children.append(child)
             continue
@@ -186,6 +193,7 @@ def _link_citations(
         for match in _CITATION.finditer(child.content):
             key = match.group(1)
             if key not in numbers:
+                problems.append(RenderProblem(line, f"citation [@{key}] names no reference"))
                 continue
             cited.append(key)
             children.append(Token("text", "", 0, content=child.content[last : match.start()]))
@@ -220,7 +228,7 @@ def render_markdown(source: str, *, reference_keys: Sequence[str] = ()) -> Rende
 
     taken: set[str] = {LEAD_ANCHOR}
     sections: list[Section] = []
-    html, text = _Buffer(), _Buffer("\n\n")
+    html_out, text_out = _Buffer(), _Buffer("\n\n")
     for heading_tokens, content in chunks:
         if heading_tokens is None and not content:
             continue
@@ -229,32 +237,35 @@ def render_markdown(source: str, *, reference_keys: Sequence[str] = ()) -> Rende
             if token.type == "inline":
                 cites.extend(_link_citations(token, numbers, problems))
         if heading_tokens is None:
+            lead_html = sanitize(_md.renderer.render(content, _md.options, {}))
+            if not lead_html.strip():
+                continue  # only markup the sanitizer removed: no lead section
             anchor, heading, level = LEAD_ANCHOR, None, 0
-            html_span = html.add(sanitize(_md.renderer.render(content, _md.options, {})))
+            html_span = html_out.add(lead_html)
         else:
             opening, inline, _ = heading_tokens
             heading = _inline_text(inline).strip()
             level = int(opening.tag[1])
             anchor = _unique(slugify(heading), taken)
-            opening.attrSet("id", anchor)
-            # One sanitizer pass for heading and content; the section's HTML starts after the
-            # heading's closing tag.
+            # One sanitizer pass for heading and content (the chunk starts with our heading,
+            # which then gets its anchor); the section's HTML starts after the heading.
             chunk = sanitize(_md.renderer.render(heading_tokens + content, _md.options, {}))
+            chunk = chunk.replace(f"<h{level}>", f'<h{level} id="{anchor}">', 1)
             close = chunk.find(f"</h{level}>")
-            start, end = html.add(chunk)
+            start, end = html_out.add(chunk)
             head_end = start + (close + len(f"</h{level}>") if close >= 0 else 0)
             if chunk[head_end - start : head_end - start + 1] == "\n":
                 head_end += 1
             html_span = (head_end, end)
-            text.add(heading)
-        text_span = text.add(_plain_text(content))
+            text_out.add(heading)
+        text_span = text_out.add(_plain_text(content))
         unique_cites = tuple(dict.fromkeys(cites))
         sections.append(Section(anchor, heading, level, html_span, text_span, unique_cites))
 
-    body_text = text.value()
+    body_text = text_out.value()
     words = len(body_text.split())
     return RenderedBody(
-        html=html.value(),
+        html=html_out.value(),
         text=body_text,
         word_count=words,
         reading_time_minutes=max(1, math.ceil(words / WORDS_PER_MINUTE)),
