@@ -22,7 +22,7 @@ from schema.validation import problems_from_error
 from schema.writes import Progress
 from seed_data.sources import Origin, SourceProblem, read_article, read_list_file
 
-PARALLEL_MIN_FILES = 200  # below this, starting worker processes costs more than it saves
+PARALLEL_MIN_FILES = 500  # measured: below this, starting workers costs more than it saves
 _MODELS: dict[str, type[BaseModel]] = {
     "topic": TopicInput,
     "expert": ExpertInput,
@@ -102,8 +102,11 @@ def prepare_files(
             if progress and n % 100 == 0:
                 progress("prepare", n, len(files))
         return
-    # spawn, not fork: the caller may already run an event loop and driver threads.
-    context = multiprocessing.get_context("spawn")
+    # Not fork: the caller already runs an event loop and database driver threads. A fork
+    # server imports the program (and this module) once; workers then fork from it instead
+    # of each importing everything again, as spawned workers would.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["__main__", "seed_data.prepare"])
     chunksize = max(1, min(32, len(files) // (workers * 8)))
     with ProcessPoolExecutor(
         workers, mp_context=context, initializer=_init_worker, initargs=(dict(stored_hashes),)

@@ -1,0 +1,152 @@
+"""Seed-loader throughput: articles per second on SQLite and PostgreSQL.
+
+Generates N synthetic articles of realistic size (bench/synthetic.py: ~1,000 words, 3 topics,
+1 quote, 3 references), then for each database and each repeat: a fresh migrated database, a
+first load (everything created), and a second load of the same files (everything unchanged).
+Prints a table and saves the figures to bench/results/seed_load.json.
+
+    .venv/bin/python bench/seed_load.py [--articles 5000] [--repeat 3] \
+        [--databases sqlite,postgresql]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.synthetic import write_content  # noqa: E402
+from schema.db import create_engine  # noqa: E402
+from schema.migrate import upgrade  # noqa: E402
+from seed_data.loader import load_paths  # noqa: E402
+
+PG_ADMIN_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
+
+
+async def _timed_load(url: str, content: Path) -> tuple[float, float, dict]:
+    engine = create_engine(url)
+    try:
+        cpu, start = _cpu_seconds(), time.perf_counter()
+        result = await load_paths(engine=engine, paths=[content])
+        wall = time.perf_counter() - start
+        cpu = _cpu_seconds() - cpu
+    finally:
+        await engine.dispose()
+    if not result.ok:
+        raise SystemExit("load failed:\n" + "\n".join(result.problems[:20]))
+    return wall, cpu, result.counts["articles"]
+
+
+async def _pg(statement: str) -> None:
+    conn = await asyncpg.connect(make_url(PG_ADMIN_URL).render_as_string(hide_password=False))
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+def _fresh_database(kind: str, workdir: Path) -> tuple[str, str | None]:
+    if kind == "sqlite":
+        path = workdir / f"{uuid.uuid4().hex}.db"
+        return f"sqlite:///{path}", None
+    name = f"hc_bench_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_pg(f"CREATE DATABASE {name}"))
+    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False), name
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--articles", type=int, default=5000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "seed_load.json")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        print(f"generating {args.articles} synthetic articles...", flush=True)
+        content = write_content(workdir / "content", args.articles)
+        words = sum(len(p.read_text().split()) for p in (content / "articles").glob("*.md"))
+        figures = []
+        for kind in args.databases.split(","):
+            for run in range(1, args.repeat + 1):
+                url, pg_name = _fresh_database(kind, workdir)
+                try:
+                    upgrade(url)
+                    first = asyncio.run(_timed_load(url, content))
+                    second = asyncio.run(_timed_load(url, content))
+                finally:
+                    if pg_name:
+                        asyncio.run(_pg(f"DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)"))
+                assert first[2]["created"] == args.articles, first[2]
+                assert second[2]["unchanged"] == args.articles, second[2]
+                row = {
+                    "database": kind,
+                    "run": run,
+                    "first_load_s": round(first[0], 3),
+                    "first_load_cpu_s": round(first[1], 3),
+                    "first_load_articles_per_s": round(args.articles / first[0]),
+                    "rerun_s": round(second[0], 3),
+                    "rerun_articles_per_s": round(args.articles / second[0]),
+                }
+                figures.append(row)
+                print(
+                    f"{kind:<10} run {run}: first load {row['first_load_articles_per_s']:>5} "
+                    f"articles/s ({first[0]:.2f} s wall, {first[1]:.2f} s CPU), "
+                    f"unchanged re-run {row['rerun_articles_per_s']:>5} articles/s",
+                    flush=True,
+                )
+
+    summary = {}
+    print(f"\nmedian of {args.repeat} runs, {args.articles} articles:")
+    print("| database | first load (articles/s) | unchanged re-run (articles/s) |")
+    print("|---|---|---|")
+    for kind in args.databases.split(","):
+        rows = [f for f in figures if f["database"] == kind]
+        first = statistics.median(r["first_load_articles_per_s"] for r in rows)
+        rerun = statistics.median(r["rerun_articles_per_s"] for r in rows)
+        summary[kind] = {"first_load_articles_per_s": first, "rerun_articles_per_s": rerun}
+        print(f"| {kind} | {first:.0f} | {rerun:.0f} |")
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(
+        json.dumps(
+            {
+                "articles": args.articles,
+                "avg_words_per_file": round(words / args.articles),
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "date": time.strftime("%Y-%m-%d"),
+                "summary": summary,
+                "runs": figures,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    print(f"saved {args.out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
