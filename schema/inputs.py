@@ -13,7 +13,14 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import orjson
-from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    model_validator,
+)
 from sqlmodel import SQLModel
 
 from schema.rendering import RENDER_VERSION
@@ -56,13 +63,18 @@ _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 class _Input(SQLModel):
     model_config = _STRICT  # type: ignore[assignment]
+    # Remembered (and pickled along, from a loader's worker processes); inputs are not
+    # modified after validation.
+    _hash: str | None = PrivateAttr(default=None)
 
     def content_hash(self) -> str:
         """Fingerprint of the input (and renderer version): equal hash, nothing to write."""
-        payload = orjson.dumps(
-            [RENDER_VERSION, self.model_dump(mode="json")], option=orjson.OPT_SORT_KEYS
-        )
-        return hashlib.sha256(payload).hexdigest()
+        if self._hash is None:
+            payload = orjson.dumps(
+                [RENDER_VERSION, self.model_dump(mode="json")], option=orjson.OPT_SORT_KEYS
+            )
+            self._hash = hashlib.sha256(payload).hexdigest()
+        return self._hash
 
 
 class ExpertInput(ExpertBase, _Input):

@@ -15,10 +15,11 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from schema.inputs import ArticleInput, ExpertInput, TopicInput
+from schema.inputs import ArticleInput, ExpertInput, ReferenceInput, TopicInput
 from schema.rendering import RenderedBody, render_markdown
 from schema.tables import (
     Article,
+    ArticleBase,
     ArticleStatus,
     ArticleTopic,
     Expert,
@@ -243,16 +244,13 @@ def _published_at(data: ArticleInput, stored: Stored | None, now: dt.datetime) -
     return now if data.status == ArticleStatus.PUBLISHED else None
 
 
-_ARTICLE_EXCLUDE = {
-    "body",
-    "topics",
-    "primary_topic",
-    "quotes",
-    "references",
-    "related",
-    "review",
-    "published_at",
-}
+# Columns copied as they are from inputs (attribute access: model_dump costs ~20 µs a call).
+_ARTICLE_COLUMNS = [name for name in ArticleBase.model_fields if name != "published_at"]
+_REFERENCE_COLUMNS = list(ReferenceInput.model_fields)
+
+
+def _columns(model: Any, names: Sequence[str]) -> dict[str, Any]:
+    return {name: getattr(model, name) for name in names}
 
 
 async def apply_load(
@@ -288,7 +286,7 @@ async def apply_load(
         stored = arts.stored.get(data.slug)
         review = data.review
         return {
-            **data.model_dump(exclude=_ARTICLE_EXCLUDE),
+            **_columns(data, _ARTICLE_COLUMNS),
             "published_at": _published_at(data, stored, now),
             "updated_at": now,
             "version": stored.version + 1 if stored else 1,
@@ -351,7 +349,7 @@ async def apply_load(
             for n, q in enumerate(data.quotes)
         ]
         references += [
-            {"article_id": article_id, "position": n, **r.model_dump()}
+            {"article_id": article_id, "position": n, **_columns(r, _REFERENCE_COLUMNS)}
             for n, r in enumerate(data.references)
         ]
         related += [
@@ -373,4 +371,5 @@ async def apply_load(
         (RelatedLink, related),
     ):
         for chunk in _chunks(rows, 2000):
-            await session.execute(insert(table), list(chunk))
+            # Core insert: the ORM's bulk bookkeeping is wasted on rows we never load back.
+            await session.execute(insert(table.__table__), list(chunk))
