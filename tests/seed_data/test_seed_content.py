@@ -8,7 +8,8 @@ from pathlib import Path
 from seed_data import SEED_DIR
 from tests.helpers import load, query
 
-SOURCE = Path(__file__).resolve().parents[3] / "shared" / "seed" / "000_5e93d3f0d8100229.txt"
+# A copy of shared/seed/000_5e93d3f0d8100229.txt, the page this project was created from.
+SOURCE = Path(__file__).resolve().parents[1] / "fixtures" / "seed_page_5e93d3f0d8100229.txt"
 CHRONIC_PAIN = "magnesium-for-chronic-pain"
 WORKS_FOR = "magnesium-works-for-migraines-fibromyalgia-and-other-forms-of-chronic-pain"
 

@@ -1,0 +1,85 @@
+"""The `healthcontent` command as a newcomer runs it (real processes, real databases)."""
+
+from __future__ import annotations
+
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.synthetic import write_content
+from schema.migrate import upgrade
+from tests.helpers import TABLES, query
+
+HEALTHCONTENT = [sys.executable, "-m", "api.cli"]
+
+
+def _run(*args: str, url: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": url}
+    return subprocess.run(
+        [*HEALTHCONTENT, *args], capture_output=True, text=True, env=env, check=False
+    )
+
+
+def test_migrate_then_seed_loads_the_bundled_content(empty_database_url: str) -> None:
+    migrated = _run("migrate", url=empty_database_url)
+    assert migrated.returncode == 0, migrated.stderr
+    assert "database is at migration head" in migrated.stdout
+
+    seeded = _run("seed", url=empty_database_url)
+
+    assert seeded.returncode == 0, seeded.stderr
+    assert "created article magnesium-for-chronic-pain" in seeded.stdout
+    assert "created expert linda-rapson" in seeded.stdout
+    assert seeded.stdout.strip().endswith("12 created, 0 updated, 0 unchanged")
+    titles = {r["title"] for r in query(empty_database_url, "SELECT title FROM article")}
+    assert titles == {"Magnesium For Chronic Pain: Does it Help?", "Magnesium for Kidney Stones"}
+
+
+def test_seed_on_an_unmigrated_database_says_to_migrate(empty_database_url: str) -> None:
+    result = _run("seed", url=empty_database_url)
+
+    assert result.returncode == 2
+    assert "run `healthcontent migrate` first" in result.stderr
+    for table in TABLES:  # nothing was created behind the user's back
+        assert table not in result.stdout
+
+
+def test_dry_run_says_nothing_was_written(database_url: str) -> None:
+    result = _run("seed", "--dry-run", url=database_url)
+
+    assert result.returncode == 0, result.stderr
+    assert "would be created article magnesium-for-chronic-pain" in result.stdout
+    assert result.stdout.strip().endswith(
+        "dry run: 12 created, 0 updated, 0 unchanged; nothing was written"
+    )
+    assert query(database_url, "SELECT count(*) AS n FROM article") == [{"n": 0}]
+
+
+def test_a_terminal_gets_a_progress_bar(tmp_path: Path) -> None:
+    content = write_content(tmp_path / "content", 300)
+    url = f"sqlite:///{tmp_path / 'content.db'}"
+    upgrade(url)
+    env = {**os.environ, "DATABASE_URL": url}
+
+    # A real pseudo-terminal, as a person at a shell would have.
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child process
+        os.execvpe(sys.executable, [*HEALTHCONTENT, "seed", str(content)], env)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    _, status = os.waitpid(pid, 0)
+    text = output.decode()
+
+    assert os.waitstatus_to_exitcode(status) == 0, text
+    assert "\rreading" in text and "300/300" in text
+    assert "[##############################]" in text
+    assert "articles: 300 created" in text
