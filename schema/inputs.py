@@ -51,8 +51,10 @@ def _aware_utc(value: dt.datetime | None) -> dt.datetime | None:
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
 
-HttpUrl = Annotated[str, AfterValidator(_http_url)]
+# Lengths match the columns, so over-long input is a field error, never a database error.
+HttpUrl = Annotated[str, Field(max_length=2000), AfterValidator(_http_url)]
 Slug = Annotated[str, Field(max_length=200, pattern=SLUG_PATTERN)]
+ShortSlug = Annotated[str, Field(max_length=120, pattern=SLUG_PATTERN)]  # topics, experts
 UTCDatetime = Annotated[
     dt.datetime | None, BeforeValidator(_date_as_midnight), AfterValidator(_aware_utc)
 ]
@@ -80,14 +82,14 @@ class _Input(SQLModel):
 class ExpertInput(ExpertBase, _Input):
     """An expert as written in experts.yaml or sent to createExpert/updateExpert."""
 
-    slug: Slug
+    slug: ShortSlug
     profile_url: HttpUrl | None = None
 
 
 class TopicInput(TopicBase, _Input):
     """A topic as written in topics.yaml; `parent` is the slug of the broader topic."""
 
-    slug: Slug
+    slug: ShortSlug
     parent: Slug | None = None
     synonyms: list[Text] = Field(default_factory=list)
 
@@ -111,10 +113,10 @@ class ReferenceInput(_Input):
     key: Annotated[str, Field(max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
     title: Text
     url: HttpUrl | None = None
-    doi: Annotated[str | None, Field(default=None, pattern=r"^10\.\d{4,9}/\S+$")] = None
-    pubmed_id: Annotated[str | None, Field(default=None, pattern=r"^\d{1,10}$")] = None
-    year: Annotated[int | None, Field(default=None, ge=1500, le=2100)] = None
-    publisher: str | None = None
+    doi: Annotated[str | None, Field(max_length=200, pattern=r"^10\.\d{4,9}/\S+$")] = None
+    pubmed_id: Annotated[str | None, Field(pattern=r"^\d{1,10}$")] = None
+    year: Annotated[int | None, Field(ge=1500, le=2100)] = None
+    publisher: Annotated[str | None, Field(max_length=300)] = None
 
 
 class RelatedLinkInput(_Input):
@@ -122,8 +124,8 @@ class RelatedLinkInput(_Input):
 
     article: Slug | None = None
     url: HttpUrl | None = None
-    title: str | None = None
-    label: str | None = None
+    title: Annotated[str | None, Field(max_length=300)] = None
+    label: Annotated[str | None, Field(max_length=100)] = None
     excerpt: str | None = None
 
     @model_validator(mode="after")

@@ -116,11 +116,16 @@ class _Buffer:
         return "".join(self.parts)
 
 
+MAX_ANCHOR = 100
+
+
 def slugify(text: str) -> str:
-    """`Raynaud’s Syndrome & You` -> `raynauds-syndrome-you` (ASCII, lowercase, hyphens)."""
+    """`Raynaud’s Syndrome & You` -> `raynauds-syndrome-you` (ASCII, lowercase, hyphens,
+    at most MAX_ANCHOR characters)."""
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     text = re.sub(r"['’]", "", text.lower())
-    return re.sub(r"[^a-z0-9]+", "-", text).strip("-") or "section"
+    slug = re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:MAX_ANCHOR].rstrip("-")
+    return slug or "section"
 
 
 def _unique(anchor: str, taken: set[str]) -> str:

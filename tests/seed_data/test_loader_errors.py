@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import dump, load
+from tests.helpers import dump, load, query
 
 ARTICLE = "articles/magnesium-for-chronic-pain.md"
 
@@ -244,3 +244,45 @@ def test_every_problem_in_every_file_is_reported_and_exit_is_nonzero(
         "magnesium-for-chronic-pain.md",
     }
     assert dump(seeded) == before
+
+
+def test_over_long_values_are_field_errors_not_database_errors(
+    seeded: str, content_dir: Path
+) -> None:
+    # SQLite would store these; PostgreSQL would refuse them mid-load. Either way they must be
+    # caught with everything else, before anything is written.
+    path = content_dir / ARTICLE
+    _replace(path, "    label: kidney stones", "    label: " + "k" * 101)
+    topics = content_dir / "topics.yaml"
+    _replace(topics, "- slug: pain\n", f"- slug: {'p' * 121}\n")
+
+    problems = _problems(seeded, content_dir)
+
+    assert (
+        f"{ARTICLE}:{_line_of(path, 'label: kkk')}: related[0].label: String should have "
+        "at most 100 characters" in problems
+    )
+    assert (
+        f"topics.yaml:{_line_of(topics, 'slug: ppp')}: slug: String should have at most "
+        "120 characters" in problems
+    )
+
+
+def test_a_very_long_heading_gets_a_bounded_anchor_and_loads(
+    database_url: str, content_dir: Path
+) -> None:
+    heading = "Why " + "magnesium and pain " * 20
+    article = content_dir / "articles" / "long-heading.md"
+    article.write_text(
+        "---\ntitle: Long\nstatus: draft\nquotes:\n  - expert: linda-rapson\n"
+        "    text: It works.\n---\n"
+        f"## {heading}\n\nShe said “It works.”\n",
+        encoding="utf-8",
+    )
+
+    result = load(database_url, content_dir)
+
+    assert result.ok, result.problems
+    [quote] = query(database_url, "SELECT section_anchor FROM quote WHERE text = 'It works.'")
+    assert quote["section_anchor"].startswith("why-magnesium-and-pain-")
+    assert len(quote["section_anchor"]) <= 100
