@@ -6,15 +6,25 @@ import argparse
 import asyncio
 import sys
 
-from schema.migrate import upgrade
-from schema.settings import Settings
+from schema.db import create_engine
+from schema.migrate import current_revision, upgrade
+from schema.settings import SettingsError, load_settings
 from seed_data import cli as seed_cli
 
 
+async def _revision(url: str) -> str | None:
+    engine = create_engine(url)
+    try:
+        return await current_revision(engine)
+    finally:
+        await engine.dispose()
+
+
 def _migrate(args: argparse.Namespace) -> int:
-    settings = Settings(**({"database_url": args.database_url} if args.database_url else {}))
+    settings = load_settings(database_url=args.database_url)
     upgrade(settings.database_url, args.revision)
-    print(f"database is at migration {args.revision} ({_safe(settings.database_url)})")
+    revision = asyncio.run(_revision(settings.database_url))
+    print(f"database is at migration {revision or '(none)'} ({_safe(settings.database_url)})")
     return 0
 
 
@@ -30,7 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
 
     migrate = commands.add_parser("migrate", help="create or upgrade the database schema")
-    migrate.add_argument("revision", nargs="?", default="head", help="target (default: head)")
+    migrate.add_argument(
+        "revision", nargs="?", default="head", help="upgrade to this revision (default: head)"
+    )
     migrate.add_argument("--database-url", help="overrides DATABASE_URL")
     migrate.set_defaults(handler=_migrate)
 
@@ -39,7 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     seed.set_defaults(handler=lambda args: asyncio.run(seed_cli.run(args)))
 
     args = parser.parse_args(argv)
-    return int(args.handler(args))
+    try:
+        return int(args.handler(args))
+    except SettingsError as exc:
+        print(f"healthcontent: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

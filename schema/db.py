@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -20,6 +20,9 @@ from sqlalchemy.ext.asyncio import (
 from schema.settings import normalise_database_url
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# PostgreSQL's equivalent of SQLite's BEGIN IMMEDIATE: writers of content take this
+# transaction-scoped advisory lock, so plan-then-write never races another writer.
+PG_WRITE_LOCK = 0x6865616C7468  # "health"
 
 
 def _json_dumps(value: Any) -> str:
@@ -82,7 +85,11 @@ async def open_session(engine: AsyncEngine, *, write: bool = False) -> AsyncIter
     """
     async with session_factory(engine)() as session:
         # Procuring the connection begins the transaction, with our option already set.
-        await session.connection(execution_options={"write": write})
+        connection = await session.connection(execution_options={"write": write})
+        if write and connection.dialect.name == "postgresql":
+            await connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_WRITE_LOCK}
+            )
         try:
             yield session
         except BaseException:

@@ -19,6 +19,8 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    StringConstraints,
+    field_validator,
     model_validator,
 )
 from sqlmodel import SQLModel
@@ -45,7 +47,20 @@ def _aware_utc(value: dt.datetime | None) -> dt.datetime | None:
     """Datetimes without a zone are taken as UTC; all are stored in UTC."""
     if value is None:
         return None
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    try:
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    except OverflowError:  # 0001-01-01T00:30+01:00 is before year 1 in UTC
+        raise ValueError("is out of range once converted to UTC") from None
+
+
+def _no_nul(value: Any) -> Any:
+    # PostgreSQL cannot store NUL in text, and no editor means to type one.
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("contains a NUL character (\\x00)")
+    if isinstance(value, list):
+        for item in value:
+            _no_nul(item)
+    return value
 
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -65,15 +80,17 @@ _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 class _Input(SQLModel):
     model_config = _STRICT  # type: ignore[assignment]
+    _check_nul = field_validator("*")(_no_nul)
     # Remembered (and pickled along, from a loader's worker processes); inputs are not
     # modified after validation.
     _hash: str | None = PrivateAttr(default=None)
+    _hash_salt = 0  # what besides the fields decides what is stored
 
     def content_hash(self) -> str:
         """Fingerprint of the input (and renderer version): equal hash, nothing to write."""
         if self._hash is None:
             payload = orjson.dumps(
-                [RENDER_VERSION, self.model_dump(mode="json")], option=orjson.OPT_SORT_KEYS
+                [self._hash_salt, self.model_dump(mode="json")], option=orjson.OPT_SORT_KEYS
             )
             self._hash = hashlib.sha256(payload).hexdigest()
         return self._hash
@@ -154,11 +171,13 @@ class ReviewInput(_Input):
 class ArticleInput(ArticleBase, _Input):
     """An article: metadata, Markdown body, and its topics, quotes, references and links."""
 
+    _hash_salt = RENDER_VERSION  # a new renderer re-renders every article on the next load
     slug: Slug
     published_at: UTCDatetime = None
     canonical_url: HttpUrl | None = None
     hero_image_url: HttpUrl | None = None
-    body: str
+    # Not stripped: leading blank lines and indentation are Markdown (and body line numbers).
+    body: Annotated[str, StringConstraints(strip_whitespace=False)]
     topics: list[Slug] = Field(default_factory=list)
     primary_topic: Slug | None = None
     quotes: list[QuoteInput] = Field(default_factory=list)

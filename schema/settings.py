@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import field_validator
+from pydantic import ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -48,3 +48,19 @@ class Settings(BaseSettings):
     @classmethod
     def _normalise(cls, value: str) -> str:
         return normalise_database_url(value)
+
+
+class SettingsError(ValueError):
+    """Configuration that cannot work, said in one plain sentence."""
+
+
+def load_settings(*, database_url: str | None = None) -> Settings:
+    """Settings from the environment, with any explicit overrides; SettingsError if invalid."""
+    try:
+        return Settings(**({"database_url": database_url} if database_url else {}))
+    except ValidationError as exc:
+        # Our validators' messages already name the variable.
+        messages = "; ".join(
+            e["msg"].removeprefix("Value error, ") for e in exc.errors(include_url=False)
+        )
+        raise SettingsError(messages) from None

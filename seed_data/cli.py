@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from schema.db import create_engine
+from sqlalchemy.exc import OperationalError
+
+from schema.db import SQLITE_BUSY_TIMEOUT_MS, create_engine
 from schema.migrate import current_revision, head_revision
-from schema.settings import Settings
+from schema.settings import SettingsError, load_settings
 from seed_data import SEED_DIR
 from seed_data.loader import LoadResult, load_paths
 from seed_data.progress import ProgressDisplay
@@ -62,8 +64,12 @@ def report(result: LoadResult, out: TextIO = sys.stdout, err: TextIO = sys.stder
 
 
 async def run(args: argparse.Namespace) -> int:
-    url = Settings(**({"database_url": args.database_url} if args.database_url else {}))
-    engine = create_engine(url.database_url)
+    try:
+        settings = load_settings(database_url=args.database_url)
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    engine = create_engine(settings.database_url)
     try:
         current, head = await current_revision(engine), head_revision()
         if current != head:
@@ -74,9 +80,24 @@ async def run(args: argparse.Namespace) -> int:
             )
             return 2
         progress = ProgressDisplay()
-        result = await load_paths(
-            engine=engine, paths=args.paths or [SEED_DIR], dry_run=args.dry_run, progress=progress
-        )
+        try:
+            result = await load_paths(
+                engine=engine,
+                paths=args.paths or [SEED_DIR],
+                dry_run=args.dry_run,
+                progress=progress,
+            )
+        except OperationalError as exc:
+            if "database is locked" not in str(exc):
+                raise
+            progress.finish()
+            print(
+                f"another process kept the database locked for over "
+                f"{SQLITE_BUSY_TIMEOUT_MS // 1000} s (probably another load); nothing was "
+                "written: try again when it has finished",
+                file=sys.stderr,
+            )
+            return 3
         progress.finish()
     finally:
         await engine.dispose()

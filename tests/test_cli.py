@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from bench.synthetic import write_content
-from schema.migrate import upgrade
+from schema.migrate import head_revision, upgrade
 from tests.helpers import TABLES, query
 
 HEALTHCONTENT = [sys.executable, "-m", "api.cli"]
@@ -25,7 +25,7 @@ def _run(*args: str, url: str) -> subprocess.CompletedProcess[str]:
 def test_migrate_then_seed_loads_the_bundled_content(empty_database_url: str) -> None:
     migrated = _run("migrate", url=empty_database_url)
     assert migrated.returncode == 0, migrated.stderr
-    assert "database is at migration head" in migrated.stdout
+    assert f"database is at migration {head_revision()} " in migrated.stdout
 
     seeded = _run("seed", url=empty_database_url)
 
@@ -83,3 +83,12 @@ def test_a_terminal_gets_a_progress_bar(tmp_path: Path) -> None:
     assert "\rreading" in text and "300/300" in text
     assert "[##############################]" in text
     assert "articles: 300 created" in text
+
+
+def test_an_unusable_database_url_gets_one_plain_sentence(tmp_path: Path) -> None:
+    for command in (["migrate"], ["seed"]):
+        result = _run(*command, url="mysql://root@localhost/content")
+
+        assert result.returncode == 2
+        assert "Traceback" not in result.stderr
+        assert "DATABASE_URL dialect 'mysql' is not supported" in result.stderr

@@ -96,3 +96,43 @@ def test_sigkill_during_the_write_leaves_old_or_new_and_a_rerun_succeeds(
     rerun = load(database_url, new)
     assert rerun.ok, rerun.problems
     assert _state(database_url) == NEW
+
+
+def _start_loader(content: Path, url: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "seed_data", str(content), "--database-url", url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_two_loads_at_once_both_succeed_one_after_the_other(
+    database_url: str, tmp_path: Path
+) -> None:
+    # Creating the same content twice at once: one creates it, the other finds it unchanged
+    # (no unique-violation crash).
+    first = write_content(tmp_path / "e1", 60, edition=1)
+    runs = [_start_loader(first, database_url) for _ in range(2)]
+    outputs = [run.communicate() for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    summaries = sorted(out.strip().splitlines()[-1] for out, _ in outputs)
+    assert summaries == [
+        "0 created, 0 updated, 120 unchanged",
+        "120 created, 0 updated, 0 unchanged",
+    ]
+
+    # Two different editions at once: both updates land, in turn, so no version bump is lost.
+    runs = [
+        _start_loader(write_content(tmp_path / f"e{n}", 60, edition=n), database_url)
+        for n in (2, 3)
+    ]
+    outputs = [run.communicate() for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    rows = query(
+        database_url,
+        "SELECT version, count(*) AS n, min(substr(body_markdown, 1, 9)) AS first_edition, "
+        "max(substr(body_markdown, 1, 9)) AS last_edition FROM article GROUP BY version",
+    )
+    assert len(rows) == 1 and rows[0]["version"] == 3 and rows[0]["n"] == 60, rows
+    assert rows[0]["first_edition"] == rows[0]["last_edition"]  # one edition, not a mix
