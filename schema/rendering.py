@@ -136,23 +136,47 @@ def _unique(anchor: str, taken: set[str]) -> str:
     return candidate
 
 
-_RAW_TEXT_OPEN = re.compile(r"<(script|style)\b", re.IGNORECASE)
+_RAW_TEXT_OPEN = re.compile(r"<(script|style)\b[^>]*>", re.IGNORECASE)
 _RAW_TEXT_CLOSE = re.compile(r"</(script|style)\b[^>]*>", re.IGNORECASE)
 _LINE_BREAK = re.compile(r"<br\b", re.IGNORECASE)
 
 
-def _inline_text(token: Token) -> str:
+class _RawText:
+    """Whether we are inside <script>/<style>: the sanitizer drops that text, and so must the
+    plain text. Carried across a section's blocks, as the sanitizer sees the section whole."""
+
+    def __init__(self) -> None:
+        self.inside = False
+
+    def visible(self, html_fragment: str) -> str:
+        """The part of a raw-HTML fragment outside script/style, updating the state."""
+        out, rest = [], html_fragment
+        while rest:
+            if self.inside:
+                close = _RAW_TEXT_CLOSE.search(rest)
+                if close is None:
+                    return "".join(out)
+                self.inside, rest = False, rest[close.end() :]
+            else:
+                opening = _RAW_TEXT_OPEN.search(rest)
+                if opening is None:
+                    out.append(rest)
+                    break
+                out.append(rest[: opening.start()])
+                self.inside, rest = True, rest[opening.end() :]
+        return "".join(out)
+
+
+def _inline_text(token: Token, raw: _RawText | None = None) -> str:
+    raw = raw or _RawText()
     parts: list[str] = []
-    in_raw = False  # inside inline <script>/<style>: sanitizing drops it, so must the text
     for child in token.children or ():
         if child.type == "html_inline":
-            if _RAW_TEXT_OPEN.match(child.content):
-                in_raw = True
-            elif _RAW_TEXT_CLOSE.match(child.content):
-                in_raw = False
-            elif _LINE_BREAK.match(child.content) and not in_raw:
+            was_inside = raw.inside
+            raw.visible(child.content)
+            if not was_inside and not raw.inside and _LINE_BREAK.match(child.content):
                 parts.append("\n")
-        elif in_raw:
+        elif raw.inside:
             continue
         elif child.type in ("text", "code_inline"):
             parts.append(child.content)
@@ -167,14 +191,16 @@ def _inline_text(token: Token) -> str:
 
 def _plain_text(tokens: Iterable[Token]) -> str:
     blocks = []
+    raw = _RawText()
     for token in tokens:
         if token.type == "inline":
-            blocks.append(_inline_text(token))
-        elif token.type in ("fence", "code_block"):
+            blocks.append(_inline_text(token, raw))
+        elif token.type in ("fence", "code_block") and not raw.inside:
             blocks.append(token.content.rstrip("\n"))
         elif token.type == "html_block":
             # What a reader sees of an editor's raw HTML block: its text, scripts excluded.
-            blocks.append(html.unescape(_strip_all.clean(token.content)).strip())
+            visible = raw.visible(token.content)
+            blocks.append(html.unescape(_strip_all.clean(visible)).strip())
     return "\n\n".join(b for b in blocks if b.strip())
 
 
@@ -187,17 +213,21 @@ def _link_citations(
     """
     cited: list[str] = []
     children: list[Token] = []
-    line = token.map[0] + 1 if token.map else 1
+    first_line = token.map[0] + 1 if token.map else 1
+    cursor = 0  # how far into the raw paragraph the text tokens seen so far reach
     for child in token.children or ():
-        if child.type in ("softbreak", "hardbreak"):
-            line += 1
         if child.type != "text" or "[@" not in child.content:
             children.append(child)
             continue
+        start = token.content.find(child.content, cursor)
+        if start >= 0:
+            cursor = start + len(child.content)
         last = 0
         for match in _CITATION.finditer(child.content):
             key = match.group(1)
             if key not in numbers:
+                offset = max(start, 0) + match.start()
+                line = first_line + token.content[:offset].count("\n")
                 problems.append(RenderProblem(line, f"citation [@{key}] names no reference"))
                 continue
             cited.append(key)
@@ -250,6 +280,10 @@ def render_markdown(source: str, *, reference_keys: Sequence[str] = ()) -> Rende
         else:
             opening, inline, _ = heading_tokens
             heading = _inline_text(inline).strip()
+            for match in _CITATION.finditer(heading):
+                line = opening.map[0] + 1 if opening.map else 1
+                message = f"a heading cannot cite [@{match.group(1)}]: cite in the text below it"
+                problems.append(RenderProblem(line, message))
             level = int(opening.tag[1])
             anchor = _unique(slugify(heading), taken)
             # One sanitizer pass for heading and content (the chunk starts with our heading,

@@ -619,3 +619,32 @@ def test_citation_syntax_in_a_code_span_is_not_a_problem() -> None:
 
     assert "<code>[@key]</code>" in body.html
     assert body.problems == []
+
+
+# --- regressions found in review -------------------------------------------------------------
+
+
+def test_script_spanning_blocks_is_in_neither_html_nor_text() -> None:
+    source = "Intro\n\n<div>\n<script>alert(1)\n\n var secret = 1;</script></div>\n\nVisible.\n"
+
+    rendered = render_markdown(source)
+
+    assert "secret" not in rendered.html
+    assert "secret" not in rendered.text
+    assert rendered.text == "Intro\n\nVisible."
+
+
+def test_a_heading_that_cites_is_a_problem_on_its_line() -> None:
+    rendered = render_markdown("Lead.\n\n## Dosage [@a]\n\nText [@a].\n", reference_keys=["a"])
+
+    assert [(p.line, p.message) for p in rendered.problems] == [
+        (3, "a heading cannot cite [@a]: cite in the text below it")
+    ]
+
+
+def test_citation_line_counts_lines_inside_code_spans_and_inline_html() -> None:
+    source = "Lead.\n\nText `code\nspan` then <span\nclass=x>y</span> and [@missing] here.\n"
+
+    [problem] = render_markdown(source).problems
+
+    assert problem.line == 5
