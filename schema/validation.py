@@ -35,13 +35,17 @@ class Problem:
     message: str
     body_line: int | None = None  # 1-based line in an article's Markdown body
     also: tuple[str, int] | None = None  # the other item, for duplicates
+    missing: tuple[str, str] | None = None  # (kind, slug) this problem says does not exist
 
     @property
     def field(self) -> str:
         """`quotes[0].expert` style path of `loc`."""
         out = ""
         for part in self.loc:
-            out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+            if isinstance(part, int) and out:
+                out += f"[{part}]"
+            else:
+                out += f".{part}" if out else str(part)
         return out
 
 
@@ -58,6 +62,7 @@ class Known:
 _FRIENDLY = {
     "missing": "is required",
     "extra_forbidden": "is not a known field (check its spelling)",
+    "invalid_key": "is not a known field (field names are words, not numbers)",
 }
 
 
@@ -97,7 +102,15 @@ def _topic_problems(topics: Sequence[TopicInput], known: Known) -> list[Problem]
         if topic.parent is None:
             continue
         if topic.parent not in parents:
-            problems.append(Problem("topic", i, ("parent",), f"unknown topic {topic.parent!r}"))
+            problems.append(
+                Problem(
+                    "topic",
+                    i,
+                    ("parent",),
+                    f"unknown topic {topic.parent!r}",
+                    missing=("topic", topic.parent),
+                )
+            )
             continue
         seen, node = {topic.slug}, topic.parent
         while node is not None and node not in seen:
@@ -145,12 +158,12 @@ def _article_problems(
 ) -> list[Problem]:
     out: list[Problem] = []
 
-    def add(loc: Loc, message: str) -> None:
-        out.append(Problem("article", i, loc, message))
+    def add(loc: Loc, message: str, missing: tuple[str, str] | None = None) -> None:
+        out.append(Problem("article", i, loc, message, missing=missing))
 
     for n, slug in enumerate(article.topics):
         if slug not in topics:
-            add(("topics", n), f"unknown topic {slug!r}")
+            add(("topics", n), f"unknown topic {slug!r}", ("topic", slug))
         elif slug in article.topics[:n]:
             add(("topics", n), f"topic {slug!r} is listed twice")
     keys: set[str] = set()
@@ -158,18 +171,30 @@ def _article_problems(
         if ref.key in keys:
             add(("references", n, "key"), f"duplicate reference key {ref.key!r}")
         keys.add(ref.key)
+    targets: set[str] = set()
     for n, link in enumerate(article.related):
+        target = link.article or link.url or ""
+        if target in targets:
+            add(("related", n), f"{target!r} is already a related link of this article")
+        targets.add(target)
         if link.article is None:
             continue
         if link.article == article.slug:
             add(("related", n, "article"), "an article cannot be related to itself")
         elif link.article not in articles:
-            add(("related", n, "article"), f"related link to missing article {link.article!r}")
+            message = f"related link to missing article {link.article!r}"
+            add(("related", n, "article"), message, ("article", link.article))
     if article.review is not None and article.review.reviewer not in experts:
-        add(("review", "reviewer"), f"unknown expert {article.review.reviewer!r}")
+        reviewer = article.review.reviewer
+        add(("review", "reviewer"), f"unknown expert {reviewer!r}", ("expert", reviewer))
+    seen_quotes: set[tuple[str, str]] = set()
     for n, quote in enumerate(article.quotes):
+        if (quote.expert, quote_key(quote.text)) in seen_quotes:
+            add(("quotes", n), "the same quote by the same expert is already listed")
+        seen_quotes.add((quote.expert, quote_key(quote.text)))
         if quote.expert not in experts:
-            add(("quotes", n, "expert"), f"quote names missing expert {quote.expert!r}")
+            message = f"quote names missing expert {quote.expert!r}"
+            add(("quotes", n, "expert"), message, ("expert", quote.expert))
         if rendered is None:
             continue
         if quote.section is not None and quote.section not in {s.anchor for s in rendered.sections}:

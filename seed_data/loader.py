@@ -54,14 +54,15 @@ class _Collected:
         default_factory=lambda: {"topic": [], "expert": [], "article": []}
     )
     rendered: dict[int, RenderedBody] = field(default_factory=dict)
-    invalid_slugs: set[str] = field(default_factory=set)
+    invalid: set[tuple[str, str]] = field(default_factory=set)  # (kind, slug) that failed
+    unreadable: set[str] = field(default_factory=set)  # kinds with a file we could not read
     problems: list[Located] = field(default_factory=list)
 
     def add(self, item: PreparedItem) -> None:
         self.problems += [_source(p) for p in item.problems]
         if item.model is None:
             if item.raw_slug:
-                self.invalid_slugs.add(item.raw_slug)
+                self.invalid.add((item.kind, item.raw_slug))
             return
         items = getattr(self.batch, _BATCH_FIELD[item.kind])
         if item.rendered is not None:
@@ -81,11 +82,12 @@ class _Collected:
         return (_display(origin.path), origin.line(problem.loc), message)
 
     def caused_by_invalid_item(self, problem: Problem) -> bool:
-        """An "unknown slug" problem about an item that already failed validation: reporting
-        it again would send the editor looking for a second mistake that isn't there."""
-        if not problem.message.startswith(("unknown", "quote names missing", "related link to")):
+        """A "no such slug" problem about an item that already failed validation, or that
+        may be in a file we could not read: reporting it would send the editor looking for a
+        second mistake that isn't there."""
+        if problem.missing is None:
             return False
-        return any(f"{slug!r}" in problem.message for slug in self.invalid_slugs)
+        return problem.missing in self.invalid or problem.missing[0] in self.unreadable
 
 
 async def load_paths(
@@ -103,8 +105,10 @@ async def load_paths(
     # plan_load re-checks inside the transaction and renders anything that changed meanwhile.
     async with open_session(engine) as session:
         hashes = await stored_article_hashes(session)
-    for prepared in prepare_files(files, hashes, progress):
+    for (kind, _), prepared in zip(files, prepare_files(files, hashes, progress), strict=True):
         collected.problems += [_source(p) for p in prepared.problems]
+        if prepared.problems and not prepared.items:
+            collected.unreadable.add(kind)
         for item in prepared.items:
             collected.add(item)
 

@@ -52,7 +52,11 @@ def prepare_file(kind: str, path: Path, stored_hashes: Mapping[str, str]) -> Pre
     """Parse one file; validate its items; render articles not already stored as they are."""
     try:
         raw, problems = read_article(path) if kind == "article" else read_list_file(path, kind)
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        message = f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); save it as UTF-8"
+        return PreparedFile([], [SourceProblem(path, line, message)])
+    except OSError as exc:
         return PreparedFile([], [SourceProblem(path, 1, f"cannot read file: {exc}")])
     items = []
     for item in raw:
@@ -65,6 +69,8 @@ def prepare_file(kind: str, path: Path, stored_hashes: Mapping[str, str]) -> Pre
         except ValidationError as exc:
             for p in problems_from_error(item.kind, 0, exc):
                 text = f"{p.field}: {p.message}" if p.loc else p.message
+                if p.loc == ("slug",) and item.slug_from_file_name:
+                    text += " (it comes from the file name; set `slug:` to choose another)"
                 prepared.problems.append(SourceProblem(path, item.origin.line(p.loc), text))
         model = prepared.model
         if (

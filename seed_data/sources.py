@@ -48,7 +48,10 @@ def _line_map(node: yaml.Node, first_line: int) -> dict[Loc, int]:
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 if isinstance(key.value, str):
-                    walk(value, (*loc, key.value), first_line + key.start_mark.line)
+                    line = first_line + key.start_mark.line
+                    walk(value, (*loc, key.value), line)
+                    if key.tag.endswith(":int") and key.value.isdigit():
+                        lines[(*loc, int(key.value))] = line  # pydantic reports `1: x` as 1
         elif isinstance(node, yaml.SequenceNode):
             for index, item in enumerate(node.value):
                 walk(item, (*loc, index), first_line + item.start_mark.line)
@@ -71,6 +74,7 @@ class RawItem:
     kind: str
     data: dict[str, Any]
     origin: Origin
+    slug_from_file_name: bool = False
 
 
 def _duplicate_keys(node: yaml.Node, path: Path, first_line: int) -> list[SourceProblem]:
@@ -151,8 +155,9 @@ def read_article(path: Path) -> tuple[list[RawItem], list[SourceProblem]]:
     if "body" in data:
         message = "`body` is the Markdown after the front matter"
         return [], [SourceProblem(path, origin.line(("body",)), message)]
+    implicit = "slug" not in data
     data = {"slug": path.stem, **data, "body": "".join(lines[end + 1 :])}
-    return [RawItem("article", data, origin)], []
+    return [RawItem("article", data, origin, slug_from_file_name=implicit)], []
 
 
 def discover(paths: list[Path]) -> tuple[list[tuple[str, Path]], list[SourceProblem]]:

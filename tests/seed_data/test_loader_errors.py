@@ -286,3 +286,107 @@ def test_a_very_long_heading_gets_a_bounded_anchor_and_loads(
     [quote] = query(database_url, "SELECT section_anchor FROM quote WHERE text = 'It works.'")
     assert quote["section_anchor"].startswith("why-magnesium-and-pain-")
     assert len(quote["section_anchor"]) <= 100
+
+
+def test_the_same_quote_or_related_link_twice(seeded: str, content_dir: Path) -> None:
+    path = content_dir / ARTICLE
+    _replace(
+        path,
+        "related:\n  - article: magnesium-for-kidney-stones\n",
+        "related:\n  - article: magnesium-for-kidney-stones\n"
+        "  - article: magnesium-for-kidney-stones\n",
+    )
+    _replace(
+        path,
+        "quotes:\n",
+        "quotes:\n  - expert: linda-rapson\n    text: Virtually all of them improve when I put "
+        "them on magnesium\n",
+    )
+    text = path.read_text().splitlines()
+    second_link = len(text) - text[::-1].index("  - article: magnesium-for-kidney-stones")
+    second_quote = [n for n, line in enumerate(text, 1) if line == "  - expert: linda-rapson"][1]
+
+    assert _problems(seeded, content_dir) == [
+        f"{ARTICLE}:{second_quote}: quotes[1]: the same quote by the same expert is already listed",
+        f"{ARTICLE}:{second_link}: related[1]: 'magnesium-for-kidney-stones' is already a related "
+        "link of this article",
+    ]
+
+
+def test_a_file_that_is_not_utf8_names_the_line(seeded: str, content_dir: Path) -> None:
+    path = content_dir / "articles" / "latin1.md"
+    path.write_bytes("---\ntitle: Caf\xe9\n---\nBody.\n".encode("latin-1"))
+
+    assert _problems(seeded, content_dir) == [
+        "articles/latin1.md:2: not UTF-8 text (byte 0xe9); save it as UTF-8"
+    ]
+
+
+def test_nul_and_out_of_range_dates_are_field_errors(seeded: str, content_dir: Path) -> None:
+    path = content_dir / ARTICLE
+    _replace(path, 'title: "Magnesium For Chronic', 'title: "Mag\\0nesium For Chronic')
+    _replace(
+        path, "status: published", "status: published\npublished_at: 0001-01-01T00:30:00+01:00"
+    )
+
+    assert _problems(seeded, content_dir) == [
+        f"{ARTICLE}:2: title: contains a NUL character (\\x00)",
+        f"{ARTICLE}:{_line_of(path, 'published_at')}: published_at: is out of range once "
+        "converted to UTC",
+    ]
+
+
+def test_an_invalid_item_hides_only_its_own_kind_of_follow_on_errors(
+    seeded: str, content_dir: Path
+) -> None:
+    # An invalid expert called `fibromyalgya` must not hide an unknown *topic* of that name.
+    experts = content_dir / "experts.yaml"
+    experts.write_text(experts.read_text() + "\n- slug: fibromyalgya\n  name: ''\n")
+    path = content_dir / ARTICLE
+    _replace(path, "  - fibromyalgia\n", "  - fibromyalgya\n")
+
+    problems = _problems(seeded, content_dir)
+
+    assert (
+        f"{ARTICLE}:{_line_of(path, '- fibromyalgya')}: topics[4]: unknown topic "
+        "'fibromyalgya'" in problems
+    )
+    assert len(problems) == 2
+
+
+def test_an_unreadable_topics_file_is_one_problem_not_one_per_article_topic(
+    seeded: str, content_dir: Path
+) -> None:
+    (content_dir / "topics.yaml").write_text("magnesium: Magnesium\npain: Pain\n")
+
+    assert _problems(seeded, content_dir) == [
+        "topics.yaml:1: expected a list of topics (lines starting `- slug:`)"
+    ]
+
+
+def test_a_slug_from_the_file_name_says_so(seeded: str, content_dir: Path) -> None:
+    (content_dir / "articles" / "My Article.md").write_text("---\ntitle: Mine\n---\nBody.\n")
+
+    assert _problems(seeded, content_dir) == [
+        "articles/My Article.md:2: slug: must be a slug: lowercase letters, digits and single "
+        "hyphens (it comes from the file name; set `slug:` to choose another)"
+    ]
+
+
+def test_an_unknown_integer_key_points_at_its_own_line(seeded: str, content_dir: Path) -> None:
+    path = content_dir / ARTICLE
+    _replace(path, "status: published", "status: published\n1: x")
+
+    assert _problems(seeded, content_dir) == [
+        f"{ARTICLE}:{_line_of(path, '1: x')}: 1: is not a known field (field names are words, "
+        "not numbers)"
+    ]
+
+
+def test_body_lines_count_leading_blank_lines(seeded: str, content_dir: Path) -> None:
+    path = content_dir / "articles" / "blank-lead.md"
+    path.write_text("---\ntitle: Blank lead\n---\n\n\n    indented code\n\nText [@missing].\n")
+
+    assert _problems(seeded, content_dir) == [
+        "articles/blank-lead.md:8: citation [@missing] names no reference"
+    ]
