@@ -1,7 +1,7 @@
 """Write content: plan a batch (validate, render what changed), then apply it in one transaction.
 
 Upserts by slug. An item whose content hash matches the stored one is left alone, so loading
-the same content twice writes nothing. The seed loader and the GraphQL mutations both come
+the same content twice writes nothing. The seed loader (and, later, the GraphQL mutations) come
 through `plan_load` / `apply_load`, so there is one validation path and one write path.
 """
 
