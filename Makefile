@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)
 	$(BIN)/healthcontent migrate
 	$(BIN)/healthcontent seed
+	$(BIN)/healthcontent serve --host 127.0.0.1 --port 8000
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest

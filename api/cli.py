@@ -28,6 +28,30 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    load_settings()  # a bad DATABASE_URL is one plain sentence, before any worker starts
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        loop="uvloop",
+        http="httptools",
+        log_level="info",
+    )
+    return 0
+
+
+def _print_schema(args: argparse.Namespace) -> int:
+    from api.graphql.schema import schema
+
+    print(str(schema).strip())
+    return 0
+
+
 def _safe(url: str) -> str:
     """The URL without its password, for printing."""
     from sqlalchemy.engine import make_url
@@ -49,6 +73,15 @@ def main(argv: list[str] | None = None) -> int:
     seed = commands.add_parser("seed", help="validate and load content files (all or nothing)")
     seed_cli.add_arguments(seed)
     seed.set_defaults(handler=lambda args: asyncio.run(seed_cli.run(args)))
+
+    serve = commands.add_parser("serve", help="serve the GraphQL API over HTTP (uvicorn)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="processes (default: 1)")
+    serve.set_defaults(handler=_serve)
+
+    schema_command = commands.add_parser("schema", help="print the GraphQL schema (SDL)")
+    schema_command.set_defaults(handler=_print_schema)
 
     args = parser.parse_args(argv)
     try:

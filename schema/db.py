@@ -39,8 +39,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for `url` (any form `normalise_database_url` accepts).
 
     SQLite gets WAL (readers never wait for the loader), foreign keys, a busy timeout, and
-    transactions that really start at BEGIN: pysqlite otherwise defers BEGIN to the first write,
-    so the reads a load validates against would not be in its transaction.
+    writing transactions that really start at BEGIN IMMEDIATE: pysqlite otherwise defers BEGIN
+    to the first write, so the reads a load validates against would not be in its transaction.
     """
     url = normalise_database_url(url)
     kwargs.setdefault("json_serializer", _json_dumps)
@@ -67,8 +67,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     def _on_begin(conn: Any) -> None:
         # A writing transaction takes the write lock up front: a read snapshot cannot be
         # upgraded once another writer has committed, but waiting for the lock always works.
-        write = conn.get_execution_options().get("write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        # Reads (one statement per session) run in autocommit: no BEGIN round-trip.
+        if conn.get_execution_options().get("write", False):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

@@ -45,6 +45,8 @@ async def _run_online() -> None:
     engine = create_engine(_database_url())
     try:
         async with engine.connect() as connection:
+            # A writer: on SQLite the whole migration runs in one BEGIN IMMEDIATE transaction.
+            connection = await connection.execution_options(write=True)
             await connection.run_sync(_configure)
             await connection.commit()
     finally:

@@ -1,0 +1,84 @@
+"""create_app(settings) -> the Starlette application. Its lifespan owns the database engine."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from api.context import RequestContext, count_statements
+from api.graphql.schema import schema
+from api.http import DocumentCache, handle, new_request_id
+from api.settings import ApiSettings
+from schema.db import create_engine, session_factory
+
+log = logging.getLogger("healthcontent.app")
+
+
+def create_app(settings: ApiSettings | None = None) -> Starlette:
+    settings = settings or ApiSettings()
+    graphql_schema = schema.graphql_schema
+    documents = DocumentCache(graphql_schema, settings.document_cache_size)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url)
+        count_statements(engine)
+        app.state.engine = engine
+        app.state.sessions = session_factory(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    async def graphql(request: Request) -> Response:
+        request_id = request.headers.get("x-request-id") or new_request_id()
+        context = RequestContext(
+            settings=settings, sessions=request.app.state.sessions, request_id=request_id
+        )
+        try:
+            response = await handle(
+                request, schema=graphql_schema, documents=documents, context=context
+            )
+        except Exception:
+            log.exception("request %s failed", request_id)
+            response = JSONResponse(
+                {
+                    "errors": [
+                        {
+                            "message": "Internal server error",
+                            "extensions": {"requestId": request_id},
+                        }
+                    ]
+                },
+                status_code=500,
+            )
+        response.headers["x-request-id"] = request_id
+        return response
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        try:
+            async with request.app.state.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception as exc:  # the database not answering is the one thing this reports
+            log.warning("readiness check failed: %s", exc)
+            return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "up"})
+
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,73 @@
+"""Per-request context: how resolvers reach the database, the request's loaders, its stats."""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from api.settings import ApiSettings
+
+if TYPE_CHECKING:
+    from api.graphql.loaders import Loaders
+
+
+@dataclass
+class QueryStats:
+    sql_statements: int = 0
+    started: float = field(default_factory=time.perf_counter)
+
+    def as_extension(self) -> dict[str, Any]:
+        elapsed = (time.perf_counter() - self.started) * 1000
+        return {"sqlStatements": self.sql_statements, "durationMs": round(elapsed, 2)}
+
+
+_current_stats: contextvars.ContextVar[QueryStats | None] = contextvars.ContextVar(
+    "query_stats", default=None
+)
+
+
+def count_statements(engine: AsyncEngine) -> None:
+    """Count each SQL statement against the request that runs it (loaders' tasks included:
+    they inherit the request's context)."""
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _count(*_: Any) -> None:
+        stats = _current_stats.get()
+        if stats is not None:
+            stats.sql_statements += 1
+
+
+@dataclass
+class RequestContext:
+    """What every resolver gets as `info.context`."""
+
+    settings: ApiSettings
+    sessions: async_sessionmaker[AsyncSession]
+    request_id: str
+    stats: QueryStats = field(default_factory=QueryStats)
+    _loaders: Loaders | None = None
+
+    def __post_init__(self) -> None:
+        _current_stats.set(self.stats)
+
+    @property
+    def loaders(self) -> Loaders:
+        if self._loaders is None:
+            from api.graphql.loaders import Loaders
+
+            self._loaders = Loaders(self)
+        return self._loaders
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A short read session of its own. Concurrent resolvers and loader batches each get
+        one, because an AsyncSession must never be shared by concurrent tasks."""
+        async with self.sessions() as session:
+            yield session

@@ -1,0 +1,1 @@
+"""The GraphQL schema: one module per domain, composed in `api.graphql.schema`."""

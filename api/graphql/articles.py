@@ -1,0 +1,454 @@
+"""Articles: the type, its sections, review, references, related posts and JSON-LD; queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import graphene
+from graphql import GraphQLResolveInfo
+
+from api.graphql.relay import (
+    Node,
+    bad_input,
+    connection,
+    connection_types,
+    page_arguments,
+    page_request,
+)
+from schema import reads
+from schema.reads import ArticleOrder as Order
+from schema.reads import PageError
+from schema.tables import Article as ArticleRow
+from schema.tables import ArticleStatus as StatusEnum
+from schema.tables import RelatedLink, TopicKind
+
+_STATUS = {
+    None: "Where an article is in its life.",
+    StatusEnum.DRAFT: "Being written; visible only to editors.",
+    StatusEnum.PUBLISHED: "Public.",
+    StatusEnum.ARCHIVED: "Withdrawn from lists; kept for the record.",
+}
+_ORDER = {
+    None: "How to order a list of articles.",
+    Order.NEWEST: "Most recently published first.",
+    Order.OLDEST: "Earliest published first.",
+    Order.TITLE: "By title, A to Z.",
+}
+# graphene asks the callable for the type's description (None) and each value's.
+ArticleStatus = graphene.Enum.from_enum(StatusEnum, description=lambda v: _STATUS[v])
+ArticleOrder = graphene.Enum.from_enum(Order, description=lambda v: _ORDER[v])
+
+
+class BodyFormat(graphene.Enum):
+    """The forms an article body can be read in."""
+
+    HTML = "html"
+    MARKDOWN = "markdown"
+    TEXT = "text"
+
+    @property
+    def description(self) -> str:
+        return {
+            BodyFormat.HTML: "Sanitized HTML, headings carrying their anchors as ids.",
+            BodyFormat.MARKDOWN: "The CommonMark source editors wrote.",
+            BodyFormat.TEXT: "Plain text, headings included.",
+        }[self]
+
+
+def _loaders(info: GraphQLResolveInfo) -> Any:
+    return info.context.loaders
+
+
+class TocEntry(graphene.ObjectType):
+    """One heading of an article, for a table of contents."""
+
+    anchor = graphene.String(required=True, description="Fragment id of the heading (#anchor).")
+    heading = graphene.String(required=True, description="The heading's text.")
+    level = graphene.Int(required=True, description="Heading level: 2 for ##, 3 for ###...")
+
+
+class Section(graphene.ObjectType):
+    """A run of the body under one heading (or the untitled lead before the first heading)."""
+
+    anchor = graphene.String(required=True, description="Fragment id; `introduction` for the lead.")
+    heading = graphene.String(description="The heading's text; null for the untitled lead.")
+    level = graphene.Int(required=True, description="Heading level; 0 for the lead.")
+    html = graphene.String(required=True, description="Sanitized HTML, heading excluded.")
+    text = graphene.String(required=True, description="Plain text, heading excluded.")
+    cites = graphene.List(
+        graphene.NonNull(graphene.String),
+        required=True,
+        description="Keys of the references this section cites, in order of first citation.",
+    )
+    quotes = graphene.List(
+        graphene.NonNull("api.graphql.experts.Quote"),
+        required=True,
+        description="The expert quotes that appear in this section.",
+    )
+
+    async def resolve_quotes(parent: dict[str, Any], info: GraphQLResolveInfo) -> list[Any]:
+        pairs = await _loaders(info).quotes_by_article_id.load(parent["article_id"])
+        return [quote for quote, _ in pairs if quote.section_anchor == parent["anchor"]]
+
+
+class MedicalReview(graphene.ObjectType):
+    """Who checked the article's medical content, and when it is due again."""
+
+    reviewer = graphene.Field(
+        "api.graphql.experts.Expert", required=True, description="The reviewer."
+    )
+    reviewed_at = graphene.Date(required=True, description="When it was reviewed.")
+    next_review_due = graphene.Date(description="When it should be reviewed again.")
+    is_overdue = graphene.Boolean(
+        required=True, description="Whether the next review date has passed (UTC)."
+    )
+
+    async def resolve_reviewer(parent: ArticleRow, info: GraphQLResolveInfo) -> Any:
+        return await _loaders(info).expert_by_id.load(parent.reviewer_id)
+
+    def resolve_reviewed_at(parent: ArticleRow, info: GraphQLResolveInfo) -> dt.date | None:
+        return parent.reviewed_at
+
+    def resolve_next_review_due(parent: ArticleRow, info: GraphQLResolveInfo) -> dt.date | None:
+        return parent.next_review_due
+
+    def resolve_is_overdue(parent: ArticleRow, info: GraphQLResolveInfo) -> bool:
+        due = parent.next_review_due
+        return due is not None and due < dt.datetime.now(dt.UTC).date()
+
+
+class Reference(graphene.ObjectType):
+    """A source the article cites (`[n]` links in the body point to `#ref-<key>`)."""
+
+    key = graphene.String(required=True, description="The key the body cites it by.")
+    number = graphene.Int(required=True, description="Its number in the body's [n] links.")
+    title = graphene.String(required=True, description="Title of the source.")
+    url = graphene.String(description="Where to read it.")
+    doi = graphene.String(description="Digital Object Identifier, like 10.1000/xyz.")
+    pubmed_id = graphene.String(description="PubMed id (PMID).")
+    year = graphene.Int(description="Year of publication.")
+    publisher = graphene.String(description="Journal or publisher.")
+
+    def resolve_number(parent: Any, info: GraphQLResolveInfo) -> int:
+        return int(parent.position) + 1
+
+
+class RelatedPost(graphene.ObjectType):
+    """A post to read next: a curated link, or an article sharing the most topics."""
+
+    title = graphene.String(required=True, description="Title to show.")
+    url = graphene.String(required=True, description="Where it lives.")
+    excerpt = graphene.String(description="Teaser text.")
+    label = graphene.String(description="A short tag shown on the card (e.g. `kidney stones`).")
+    article = graphene.Field(
+        lambda: Article, description="The article, when the post is one of ours."
+    )
+
+
+def article_url(article: ArticleRow, info: GraphQLResolveInfo) -> str:
+    base = info.context.settings.site_url.rstrip("/")
+    return article.canonical_url or f"{base}/articles/{article.slug}"
+
+
+class Article(graphene.ObjectType):
+    """A health article: metadata, body in sections, experts quoted, review and sources."""
+
+    class Meta:
+        interfaces = (Node,)
+
+    slug = graphene.String(required=True, description="Unique, URL-safe name.")
+    title = graphene.String(required=True, description="Headline.")
+    summary = graphene.String(description="One-paragraph summary.")
+    status = ArticleStatus(required=True, description="Draft, published or archived.")
+    published_at = graphene.DateTime(description="When it was first published (UTC).")
+    updated_at = graphene.DateTime(required=True, description="When it last changed (UTC).")
+    version = graphene.Int(required=True, description="Bumped by every change.")
+    url = graphene.String(required=True, description="Canonical URL of the article.")
+    hero_image_url = graphene.String(description="Lead image URL.")
+    hero_image_alt = graphene.String(description="Lead image alternative text.")
+    hero_image_credit = graphene.String(description="Lead image credit.")
+    seo_title = graphene.String(description="Title for search results, if not the headline.")
+    seo_description = graphene.String(description="Description for search results.")
+    disclaimer = graphene.String(description="Medical disclaimer to show with the article.")
+    word_count = graphene.Int(required=True, description="Words in the body, headings included.")
+    reading_time_minutes = graphene.Int(required=True, description="At 230 words a minute.")
+    body = graphene.String(
+        required=True,
+        format=BodyFormat(default_value=BodyFormat.HTML.value, description="Which form."),
+        description="The whole body in one form.",
+    )
+    sections = graphene.List(
+        graphene.NonNull(Section), required=True, description="The body, section by section."
+    )
+    table_of_contents = graphene.List(
+        graphene.NonNull(TocEntry), required=True, description="The body's headings, in order."
+    )
+    topics = graphene.List(
+        graphene.NonNull("api.graphql.topics.Topic"),
+        required=True,
+        description="What it is about, in editorial order (primary first if so ordered).",
+    )
+    primary_topic = graphene.Field("api.graphql.topics.Topic", description="The main topic.")
+    quotes = graphene.List(
+        graphene.NonNull("api.graphql.experts.Quote"),
+        required=True,
+        description="Expert quotes in body order.",
+    )
+    experts = graphene.List(
+        graphene.NonNull("api.graphql.experts.Expert"),
+        required=True,
+        description="Experts quoted, each once, in order of first quote.",
+    )
+    related_posts = graphene.List(
+        graphene.NonNull(RelatedPost),
+        required=True,
+        first=graphene.Int(default_value=3, description="How many, at most 20."),
+        description="Curated related posts first, then articles sharing the most topics.",
+    )
+    review = graphene.Field(MedicalReview, description="Medical review, if reviewed.")
+    references = graphene.List(
+        graphene.NonNull(Reference), required=True, description="Sources, in citation order."
+    )
+    json_ld = graphene.JSONString(
+        required=True,
+        description="schema.org MedicalWebPage JSON-LD, ready for a <script type=ld+json>.",
+    )
+
+    @classmethod
+    def is_type_of(cls, root: Any, info: GraphQLResolveInfo) -> bool:
+        return isinstance(root, ArticleRow)
+
+    @classmethod
+    async def get_node(cls, info: GraphQLResolveInfo, id: str) -> ArticleRow | None:
+        return await _loaders(info).article_by_id.load(int(id)) if id.isdigit() else None
+
+    def resolve_url(parent: ArticleRow, info: GraphQLResolveInfo) -> str:
+        return article_url(parent, info)
+
+    def resolve_body(parent: ArticleRow, info: GraphQLResolveInfo, format: Any) -> str:
+        value = getattr(format, "value", format)  # graphene passes the enum member
+        return {"html": parent.body_html, "markdown": parent.body_markdown}.get(
+            value, parent.body_text
+        )
+
+    def resolve_sections(parent: ArticleRow, info: GraphQLResolveInfo) -> list[dict[str, Any]]:
+        return [
+            {
+                "article_id": parent.id,
+                "anchor": s["anchor"],
+                "heading": s["heading"],
+                "level": s["level"],
+                "html": parent.body_html[slice(*s["html"])],
+                "text": parent.body_text[slice(*s["text"])],
+                "cites": s["cites"],
+            }
+            for s in parent.sections
+        ]
+
+    def resolve_table_of_contents(parent: ArticleRow, info: GraphQLResolveInfo) -> list[Any]:
+        return [
+            TocEntry(anchor=s["anchor"], heading=s["heading"], level=s["level"])
+            for s in parent.sections
+            if s["heading"] is not None
+        ]
+
+    async def resolve_topics(parent: ArticleRow, info: GraphQLResolveInfo) -> list[Any]:
+        pairs = await _loaders(info).topics_by_article_id.load(parent.id)
+        return [topic for topic, _ in pairs]
+
+    async def resolve_primary_topic(parent: ArticleRow, info: GraphQLResolveInfo) -> Any:
+        pairs = await _loaders(info).topics_by_article_id.load(parent.id)
+        return next((topic for topic, primary in pairs if primary), None)
+
+    async def resolve_quotes(parent: ArticleRow, info: GraphQLResolveInfo) -> list[Any]:
+        pairs = await _loaders(info).quotes_by_article_id.load(parent.id)
+        return [quote for quote, _ in pairs]
+
+    async def resolve_experts(parent: ArticleRow, info: GraphQLResolveInfo) -> list[Any]:
+        pairs = await _loaders(info).quotes_by_article_id.load(parent.id)
+        return list({expert.id: expert for _, expert in pairs}.values())
+
+    async def resolve_related_posts(
+        parent: ArticleRow, info: GraphQLResolveInfo, first: int
+    ) -> list[RelatedPost]:
+        if not 0 <= first <= 20:
+            raise bad_input(PageError("first", "must be between 0 and 20"))
+        posts = [
+            _related_post(link, target, info)
+            for link, target in await _loaders(info).related_by_article_id.load(parent.id)
+        ][:first]
+        if len(posts) < first:
+            taken = [p.article.id for p in posts if p.article is not None]
+            async with info.context.session() as session:
+                fallback = await reads.articles_sharing_topics(
+                    session=session,
+                    article_id=parent.id,
+                    limit=first - len(posts),
+                    exclude=taken,
+                )
+            posts += [_related_post(None, article, info) for article in fallback]
+        return posts
+
+    async def resolve_review(parent: ArticleRow, info: GraphQLResolveInfo) -> Any:
+        return parent if parent.reviewer_id is not None and parent.reviewed_at else None
+
+    async def resolve_references(parent: ArticleRow, info: GraphQLResolveInfo) -> list[Any]:
+        return await _loaders(info).references_by_article_id.load(parent.id)
+
+    async def resolve_json_ld(parent: ArticleRow, info: GraphQLResolveInfo) -> dict[str, Any]:
+        return await _json_ld(parent, info)  # JSONString serializes it
+
+
+def _related_post(
+    link: RelatedLink | None, target: ArticleRow | None, info: GraphQLResolveInfo
+) -> RelatedPost:
+    return RelatedPost(
+        title=(link.title if link and link.title else None) or (target.title if target else ""),
+        url=(link.url if link and link.url else None) or article_url(target, info),  # type: ignore[arg-type]
+        excerpt=(link.excerpt if link else None) or (target.summary if target else None),
+        label=link.label if link else None,
+        article=target,
+    )
+
+
+_SCHEMA_TYPES = {
+    TopicKind.CONDITION: "MedicalCondition",
+    TopicKind.SUPPLEMENT: "DietarySupplement",
+    TopicKind.SYMPTOM: "MedicalSignOrSymptom",
+    TopicKind.GENERAL: "Thing",
+}
+
+
+async def _json_ld(article: ArticleRow, info: GraphQLResolveInfo) -> dict[str, Any]:
+    loaders = _loaders(info)
+    url = article_url(article, info)
+    data: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "MedicalWebPage",
+        "headline": article.title,
+        "name": article.title,
+        "url": url,
+        "mainEntityOfPage": url,
+        "dateModified": article.updated_at.isoformat(),
+        "publisher": {"@type": "Organization", "name": info.context.settings.publisher_name},
+        "wordCount": article.word_count,
+    }
+    if article.summary:
+        data["description"] = article.summary
+    if article.published_at:
+        data["datePublished"] = article.published_at.isoformat()
+    if article.hero_image_url:
+        data["image"] = article.hero_image_url
+    topics = await loaders.topics_by_article_id.load(article.id)
+    if topics:
+        data["about"] = [
+            {"@type": _SCHEMA_TYPES[TopicKind(t.kind)], "name": t.name} for t, _ in topics
+        ]
+    if article.reviewer_id is not None and article.reviewed_at is not None:
+        reviewer = await loaders.expert_by_id.load(article.reviewer_id)
+        data["lastReviewed"] = article.reviewed_at.isoformat()
+        data["reviewedBy"] = _person(reviewer)
+    references = await loaders.references_by_article_id.load(article.id)
+    if references:
+        data["citation"] = [_citation(r) for r in references]
+    return data
+
+
+def _person(expert: Any) -> dict[str, Any]:
+    person: dict[str, Any] = {"@type": "Person", "name": expert.name}
+    if expert.honorific:
+        person["honorificPrefix"] = expert.honorific
+    if expert.credentials:
+        person["honorificSuffix"] = expert.credentials
+    if expert.specialty:
+        person["knowsAbout"] = expert.specialty
+    if expert.affiliation:
+        person["affiliation"] = expert.affiliation
+    if expert.profile_url:
+        person["url"] = expert.profile_url
+    return person
+
+
+def _citation(reference: Any) -> dict[str, Any]:
+    citation: dict[str, Any] = {"@type": "CreativeWork", "name": reference.title}
+    if reference.url:
+        citation["url"] = reference.url
+    same_as = []
+    if reference.doi:
+        same_as.append(f"https://doi.org/{reference.doi}")
+    if reference.pubmed_id:
+        same_as.append(f"https://pubmed.ncbi.nlm.nih.gov/{reference.pubmed_id}/")
+    if same_as:
+        citation["sameAs"] = same_as
+    if reference.year:
+        citation["datePublished"] = str(reference.year)
+    if reference.publisher:
+        citation["publisher"] = reference.publisher
+    return citation
+
+
+ArticleEdge, ArticleConnection = connection_types(
+    "api.graphql.articles.Article", "A page of articles (Relay cursor connection)."
+)
+
+
+def article_list_arguments() -> dict[str, Any]:
+    return {
+        **page_arguments(),
+        "order_by": ArticleOrder(
+            default_value=Order.NEWEST.value, description="Newest first by default."
+        ),
+    }
+
+
+async def article_connection(
+    info: GraphQLResolveInfo,
+    args: dict[str, Any],
+    *,
+    topic_id: int | None = None,
+    expert_id: int | None = None,
+) -> Any:
+    try:
+        async with info.context.session() as session:
+            page = await reads.article_page(
+                session=session,
+                page=page_request(args),
+                order=Order(getattr(args.get("order_by"), "value", None) or Order.NEWEST.value),
+                filters=reads.article_filter(topic_id=topic_id, expert_id=expert_id),
+                with_total=True,
+            )
+    except PageError as error:
+        raise bad_input(error) from None
+    return connection(ArticleConnection, page)
+
+
+class ArticleQueries(graphene.ObjectType):
+    """Article lookups and lists."""
+
+    article = graphene.Field(
+        Article,
+        slug=graphene.String(required=True, description="The article's slug."),
+        description="A published article by slug; null if there is none.",
+    )
+    articles = graphene.Field(
+        ArticleConnection,
+        required=True,
+        topic=graphene.String(description="Only articles about this topic slug or its subtopics."),
+        expert=graphene.String(description="Only articles quoting or reviewed by this expert."),
+        description="Published articles, a page at a time.",
+        **article_list_arguments(),
+    )
+
+    async def resolve_article(root: Any, info: GraphQLResolveInfo, slug: str) -> Any:
+        return await _loaders(info).article_by_slug.load(slug)
+
+    async def resolve_articles(root: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+        topic_id = expert_id = None
+        if args.get("topic") is not None:
+            topic = await _loaders(info).topic_by_slug.load(args["topic"])
+            topic_id = topic.id if topic else -1
+        if args.get("expert") is not None:
+            expert = await _loaders(info).expert_by_slug.load(args["expert"])
+            expert_id = expert.id if expert else -1
+        return await article_connection(info, args, topic_id=topic_id, expert_id=expert_id)

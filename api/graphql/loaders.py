@@ -1,0 +1,105 @@
+"""Per-request DataLoaders: every relation is fetched in one statement per batch of keys."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from graphene.utils.dataloader import DataLoader
+
+from schema import reads
+from schema.tables import Expert, Topic
+
+if TYPE_CHECKING:
+    from api.context import RequestContext
+
+Fetch = Callable[[Any, Sequence[Any]], Awaitable[dict[Any, Any]]]
+
+
+class _Loader(DataLoader):  # type: ignore[misc]
+    """Runs `fetch(session, keys)` in a session of its own; answers in key order."""
+
+    def __init__(self, context: RequestContext, fetch: Fetch, default: Any = None) -> None:
+        super().__init__()
+        self.context, self.fetch, self.default = context, fetch, default
+
+    async def batch_load_fn(self, keys: Sequence[Any]) -> list[Any]:
+        async with self.context.session() as session:
+            found = await self.fetch(session, list(keys))
+        default = self.default
+        return [found.get(key, [] if default is list else default) for key in keys]
+
+
+class Loaders:
+    """One instance per request (cached results must never leak between callers)."""
+
+    def __init__(self, context: RequestContext) -> None:
+        def loader(fetch: Fetch, default: Any = None) -> _Loader:
+            return _Loader(context, fetch, default)
+
+        self.article_by_id = loader(
+            lambda s, k: reads.published_articles_by(session=s, column="id", keys=k)
+        )
+        self.article_by_slug = _PrimingLoader(
+            context,
+            lambda s, k: reads.published_articles_by(session=s, column="slug", keys=k),
+            self.article_by_id,
+        )
+        self.topic_by_id = loader(
+            lambda s, k: reads.rows_by(session=s, table=Topic, column="id", keys=k)
+        )
+        self.topic_by_slug = loader(
+            lambda s, k: reads.rows_by(session=s, table=Topic, column="slug", keys=k)
+        )
+        self.expert_by_id = loader(
+            lambda s, k: reads.rows_by(session=s, table=Expert, column="id", keys=k)
+        )
+        self.expert_by_slug = loader(
+            lambda s, k: reads.rows_by(session=s, table=Expert, column="slug", keys=k)
+        )
+        self.topics_by_article_id = loader(
+            lambda s, k: reads.topics_of_articles(session=s, article_ids=k), list
+        )
+        self.references_by_article_id = loader(
+            lambda s, k: reads.references_of_articles(session=s, article_ids=k), list
+        )
+        self.related_by_article_id = loader(
+            lambda s, k: reads.related_of_articles(session=s, article_ids=k), list
+        )
+        self.quotes_by_article_id = _QuotesLoader(context, self)
+        self.quotes_by_expert_id = loader(
+            lambda s, k: reads.quotes_of_experts(session=s, expert_ids=k), list
+        )
+        self.quote_by_id = loader(lambda s, k: reads.quotes_by_ids(session=s, ids=k))
+
+
+class _PrimingLoader(_Loader):
+    """Rows found by another key (slug) also answer later lookups by id."""
+
+    def __init__(self, context: RequestContext, fetch: Fetch, by_id: _Loader) -> None:
+        super().__init__(context, fetch)
+        self.by_id = by_id
+
+    async def batch_load_fn(self, keys: Sequence[Any]) -> list[Any]:
+        results = await super().batch_load_fn(keys)
+        for row in results:
+            if row is not None:
+                self.by_id.prime(row.id, row)
+        return results
+
+
+class _QuotesLoader(_Loader):
+    """Quotes come with their experts (a join), which primes the expert loader."""
+
+    def __init__(self, context: RequestContext, loaders: Loaders) -> None:
+        super().__init__(
+            context, lambda s, k: reads.quotes_of_articles(session=s, article_ids=k), list
+        )
+        self.loaders = loaders
+
+    async def batch_load_fn(self, keys: Sequence[Any]) -> list[Any]:
+        results = await super().batch_load_fn(keys)
+        for pairs in results:
+            for _, expert in pairs:
+                self.loaders.expert_by_id.prime(expert.id, expert)
+        return results

@@ -1,0 +1,103 @@
+"""Relay pieces shared by every domain: global ids, page info, page arguments, input errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import graphene
+from graphql import GraphQLError
+
+from schema.reads import MAX_PAGE, Page, PageError, PageRequest
+
+
+class Node(graphene.relay.Node):
+    """An object with a global id: fetch any of them again with `node(id:)`."""
+
+    class Meta:
+        name = "Node"
+
+
+class PageInfo(graphene.ObjectType):
+    """Where this page sits in the whole list (Relay cursor connections)."""
+
+    has_next_page = graphene.Boolean(
+        required=True, description="Whether more items follow (ask with `after: endCursor`)."
+    )
+    has_previous_page = graphene.Boolean(
+        required=True, description="Whether items precede (ask with `before: startCursor`)."
+    )
+    start_cursor = graphene.String(description="Cursor of the first item on this page.")
+    end_cursor = graphene.String(description="Cursor of the last item on this page.")
+
+
+def page_arguments() -> dict[str, Any]:
+    return {
+        "first": graphene.Int(
+            description=f"Items after `after`: 20 by default, at most {MAX_PAGE}."
+        ),
+        "after": graphene.String(description="Cursor to start after (an `endCursor`)."),
+        "last": graphene.Int(description=f"Items before `before`, at most {MAX_PAGE}."),
+        "before": graphene.String(description="Cursor to end before (a `startCursor`)."),
+    }
+
+
+def page_request(args: dict[str, Any]) -> PageRequest:
+    return PageRequest(
+        first=args.get("first"),
+        after=args.get("after"),
+        last=args.get("last"),
+        before=args.get("before"),
+    )
+
+
+def bad_input(error: PageError) -> GraphQLError:
+    return GraphQLError(
+        str(error), extensions={"code": "BAD_USER_INPUT", "argument": error.argument}
+    )
+
+
+def connection(connection_type: type[Any], page: Page) -> Any:
+    edges = [
+        connection_type.Edge(node=row, cursor=cursor)
+        for row, cursor in zip(page.rows, page.cursors, strict=True)
+    ]
+    return connection_type(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=page.has_next,
+            has_previous_page=page.has_previous,
+            start_cursor=page.cursors[0] if page.cursors else None,
+            end_cursor=page.cursors[-1] if page.cursors else None,
+        ),
+        total_count=page.total,
+    )
+
+
+def connection_types(node: str, description: str) -> tuple[type[Any], type[Any]]:
+    """(XEdge, XConnection) ObjectTypes for a node type named by import path."""
+    name = node.rsplit(".", 1)[1]
+    edge = type(
+        f"{name}Edge",
+        (graphene.ObjectType,),
+        {
+            "__doc__": f"One {name} in a list, with its cursor.",
+            "node": graphene.Field(node, required=True, description=f"The {name}."),
+            "cursor": graphene.String(required=True, description="Opaque position in the list."),
+        },
+    )
+    conn = type(
+        f"{name}Connection",
+        (graphene.ObjectType,),
+        {
+            "__doc__": description,
+            "edges": graphene.List(
+                graphene.NonNull(edge), required=True, description="This page's items."
+            ),
+            "page_info": graphene.Field(PageInfo, required=True, description="Paging state."),
+            "total_count": graphene.Int(
+                required=True, description="How many items the whole list has, all pages."
+            ),
+        },
+    )
+    conn.Edge = edge
+    return edge, conn

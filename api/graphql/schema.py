@@ -1,0 +1,19 @@
+"""The root schema: every domain's queries, composed."""
+
+from __future__ import annotations
+
+import graphene
+
+from api.graphql.articles import Article, ArticleQueries
+from api.graphql.experts import Expert, ExpertQueries, Quote
+from api.graphql.relay import Node
+from api.graphql.topics import Topic, TopicQueries
+
+
+class Query(ArticleQueries, TopicQueries, ExpertQueries, graphene.ObjectType):
+    """Read health content: articles, topics, experts and quotes."""
+
+    node = Node.Field(description="Any object by its global id.")
+
+
+schema = graphene.Schema(query=Query, types=[Article, Topic, Expert, Quote], auto_camelcase=True)

@@ -1,0 +1,231 @@
+"""GraphQL over HTTP (https://graphql.github.io/graphql-over-http/): parse, validate, execute.
+
+The request becomes a small `GraphQLRequest`; malformed requests get a 4xx with a plain
+message, never a 500; results carry `errors` only when there are some.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import orjson
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    execute,
+    parse,
+    validate,
+)
+from graphql.pyutils import is_awaitable
+from starlette.requests import Request
+from starlette.responses import Response
+
+from api.context import RequestContext
+
+log = logging.getLogger("healthcontent.http")
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+
+
+class RequestError(Exception):
+    """The HTTP request itself is unusable: answered with `status` and a plain message."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers or {}
+
+
+@dataclass(frozen=True)
+class GraphQLRequest:
+    query: str
+    variables: dict[str, Any] | None
+    operation_name: str | None
+    method: str
+
+
+def _media_type(request: Request) -> str:
+    """The response type the client accepts; 406 when it accepts neither JSON type."""
+    accept = request.headers.get("accept", "")
+    if not accept.strip():
+        return JSON  # legacy clients send no Accept: the spec says to treat it as JSON
+    types = {part.split(";")[0].strip().lower() for part in accept.split(",")}
+    if GRAPHQL_RESPONSE in types:
+        return GRAPHQL_RESPONSE
+    if types & {JSON, "application/*", "*/*"}:
+        return JSON
+    raise RequestError(406, f"cannot answer with {accept!r}: accept {GRAPHQL_RESPONSE} or {JSON}")
+
+
+def _param(value: Any, name: str, kind: type, nullable: bool = True) -> Any:
+    if value is None and nullable:
+        return None
+    if not isinstance(value, kind):
+        wanted = {str: "a string", dict: "an object"}[kind]
+        raise RequestError(400, f"`{name}` must be {wanted}")
+    return value
+
+
+async def read_request(request: Request) -> GraphQLRequest:
+    if request.method == "GET":
+        params: dict[str, Any] = dict(request.query_params)
+        if "variables" in params and params["variables"] != "":
+            try:
+                params["variables"] = orjson.loads(params["variables"])
+            except orjson.JSONDecodeError:
+                raise RequestError(400, "`variables` is not valid JSON") from None
+        else:
+            params.pop("variables", None)
+    else:
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != JSON:
+            raise RequestError(
+                415, f"send the query as {JSON} (got {content_type or 'no content type'})"
+            )
+        try:
+            params = orjson.loads(await request.body())
+        except orjson.JSONDecodeError as exc:
+            raise RequestError(400, f"the body is not valid JSON: {exc}") from None
+        if isinstance(params, list):
+            raise RequestError(400, "batched requests (a JSON array) are not supported")
+        if not isinstance(params, dict):
+            raise RequestError(400, "the body must be a JSON object with a `query`")
+    query = params.get("query")
+    if query is None or query == "":
+        raise RequestError(400, "no `query` given")
+    return GraphQLRequest(
+        query=_param(query, "query", str, nullable=False),
+        variables=_param(params.get("variables"), "variables", dict),
+        operation_name=_param(params.get("operationName"), "operationName", str),
+        method=request.method,
+    )
+
+
+class DocumentCache:
+    """Parsed and validated documents by query text: validation costs more than the rest."""
+
+    def __init__(self, schema: GraphQLSchema, size: int) -> None:
+        @lru_cache(maxsize=size)
+        def prepare(query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
+            try:
+                document = parse(query)
+            except GraphQLError as error:
+                return None, [error]
+            return document, validate(schema, document)
+
+        self.prepare = prepare
+
+
+def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if name is None:
+        return operations[0] if len(operations) == 1 else None
+    return next((o for o in operations if o.name and o.name.value == name), None)
+
+
+def _format_errors(errors: list[GraphQLError], context: RequestContext) -> list[dict[str, Any]]:
+    """Expected errors as they are; unexpected ones logged and masked."""
+    out = []
+    for error in errors:
+        original = error.original_error
+        if original is not None and not isinstance(original, GraphQLError):
+            log.error(
+                "request %s: unexpected error in %s",
+                context.request_id,
+                ".".join(map(str, error.path or [])),
+                exc_info=original,
+            )
+            formatted = error.formatted
+            formatted["message"] = (
+                f"Internal server error: {original!r}"
+                if context.settings.debug
+                else "Internal server error"
+            )
+            formatted["extensions"] = {
+                "code": "INTERNAL_SERVER_ERROR",
+                "requestId": context.request_id,
+            }
+            out.append(formatted)
+        else:
+            out.append(error.formatted)
+    return out
+
+
+def _response(body: dict[str, Any], status: int, media_type: str, **headers: str) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type=media_type, headers=headers)
+
+
+async def handle(
+    request: Request,
+    *,
+    schema: GraphQLSchema,
+    documents: DocumentCache,
+    context: RequestContext,
+) -> Response:
+    """Answer one GraphQL-over-HTTP request."""
+    try:
+        media_type = _media_type(request)
+        graphql_request = await read_request(request)
+    except RequestError as error:
+        return _response(
+            {"errors": [{"message": error.message}]},
+            error.status,
+            JSON if error.status == 406 else GRAPHQL_RESPONSE,
+            **error.headers,
+        )
+    # Under application/json, well-formed GraphQL responses are 200 even with request errors
+    # (legacy clients read the body); the newer media type uses 4xx for them.
+    request_error_status = 400 if media_type == GRAPHQL_RESPONSE else 200
+
+    document, errors = documents.prepare(graphql_request.query)
+    if document is None or errors:
+        return _response(
+            {"errors": [e.formatted for e in errors]}, request_error_status, media_type
+        )
+    operation = _operation(document, graphql_request.operation_name)
+    if operation is None:
+        message = (
+            f"no operation named {graphql_request.operation_name!r}"
+            if graphql_request.operation_name
+            else "several operations: say which with `operationName`"
+        )
+        return _response({"errors": [{"message": message}]}, request_error_status, media_type)
+    if graphql_request.method == "GET" and operation.operation != OperationType.QUERY:
+        return _response(
+            {"errors": [{"message": f"a {operation.operation.value} needs POST"}]},
+            405,
+            media_type,
+            allow="POST",
+        )
+
+    result = execute(
+        schema,
+        document,
+        context_value=context,
+        variable_values=graphql_request.variables,
+        operation_name=graphql_request.operation_name,
+    )
+    if is_awaitable(result):
+        result = await result
+    assert isinstance(result, ExecutionResult)
+    body: dict[str, Any] = {}
+    if result.errors:
+        body["errors"] = _format_errors(result.errors, context)
+    body["data"] = result.data
+    if context.settings.query_stats:
+        body["extensions"] = {"queryStats": context.stats.as_extension()}
+    # Variable coercion errors come back with no data at all: a request error.
+    status = 200 if result.data is not None else request_error_status
+    return _response(body, status, media_type)
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex[:16]

@@ -1,0 +1,15 @@
+"""Settings of the HTTP service: the content settings plus how it is served."""
+
+from __future__ import annotations
+
+from schema.settings import Settings
+
+
+class ApiSettings(Settings):
+    """Every field is an environment variable of the same name (QUERY_STATS=1, DEBUG=1...)."""
+
+    site_url: str = "http://127.0.0.1:8000"  # public base of article URLs without a canonical
+    publisher_name: str = "Health Content"  # the publisher named in JSON-LD
+    debug: bool = False  # show unexpected errors' messages to clients (never in production)
+    query_stats: bool = False  # add extensions.queryStats {sqlStatements, durationMs}
+    document_cache_size: int = 512  # parsed and validated GraphQL documents kept

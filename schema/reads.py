@@ -1,0 +1,373 @@
+"""Read content: lookups by key in batches (for per-request loaders) and keyset-paginated lists.
+
+Only published articles are visible here; drafts and previews come with the write path.
+Every function returns rows in one statement, whatever the number of keys.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import orjson
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from schema.tables import (
+    Article,
+    ArticleStatus,
+    ArticleTopic,
+    Expert,
+    Quote,
+    Reference,
+    RelatedLink,
+    Topic,
+    TopicKind,
+)
+
+DEFAULT_PAGE = 20
+MAX_PAGE = 100
+
+
+class ArticleOrder(StrEnum):
+    NEWEST = "newest"
+    OLDEST = "oldest"
+    TITLE = "title"
+
+
+class PageError(ValueError):
+    """A page request that cannot be served; the message names the argument."""
+
+    def __init__(self, argument: str, message: str) -> None:
+        super().__init__(f"{argument}: {message}")
+        self.argument = argument
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """Relay-style arguments, validated: forward (first/after) or backward (last/before)."""
+
+    first: int | None = None
+    after: str | None = None
+    last: int | None = None
+    before: str | None = None
+
+    def limit(self) -> tuple[int, bool]:
+        """(page size, backward?)"""
+        if self.first is not None and self.last is not None:
+            raise PageError("last", "give `first` or `last`, not both")
+        for name, value in (("first", self.first), ("last", self.last)):
+            if value is not None and value < 0:
+                raise PageError(name, "must not be negative")
+            if value is not None and value > MAX_PAGE:
+                raise PageError(name, f"at most {MAX_PAGE} items a page (asked for {value})")
+        if self.last is not None:
+            return self.last, True
+        return (self.first if self.first is not None else DEFAULT_PAGE), False
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[Any]
+    cursors: list[str]
+    has_next: bool
+    has_previous: bool
+    total: int | None
+
+
+def encode_cursor(kind: str, values: Sequence[Any]) -> str:
+    payload = [kind, *(v.isoformat() if isinstance(v, dt.datetime) else v for v in values)]
+    return base64.urlsafe_b64encode(orjson.dumps(payload)).decode()
+
+
+def decode_cursor(cursor: str, kind: str, argument: str) -> list[Any]:
+    try:
+        payload = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (binascii.Error, orjson.JSONDecodeError, ValueError):
+        raise PageError(argument, "is not a cursor this API gave out") from None
+    if not isinstance(payload, list) or not payload or payload[0] != kind:
+        raise PageError(argument, f"is not a cursor for this list (ordered by {kind})")
+    return payload[1:]
+
+
+def _published() -> ColumnElement[bool]:
+    return Article.status == ArticleStatus.PUBLISHED
+
+
+def _order_columns(order: ArticleOrder) -> tuple[list[Any], bool]:
+    """(key columns, descending?) for an order; `id` breaks ties so keys are unique."""
+    if order == ArticleOrder.TITLE:
+        return [Article.title, Article.id], False
+    return [Article.published_at, Article.id], order == ArticleOrder.NEWEST
+
+
+def _cursor_values(order: ArticleOrder, values: list[Any]) -> list[Any]:
+    if order != ArticleOrder.TITLE and values:
+        values = [dt.datetime.fromisoformat(values[0]), *values[1:]]
+    return values
+
+
+def _topic_and_descendants(topic_id: int) -> Any:
+    """Ids of a topic and every topic under it (recursive CTE)."""
+    tree = select(Topic.id).where(Topic.id == topic_id).cte("topic_tree", recursive=True)
+    tree = tree.union_all(select(Topic.id).where(Topic.parent_id == tree.c.id))
+    return select(tree.c.id)
+
+
+def article_filter(*, topic_id: int | None = None, expert_id: int | None = None) -> list[Any]:
+    """WHERE clauses for the public article list: published, about a topic (or any topic
+    under it), quoting or reviewed by an expert."""
+    clauses: list[Any] = [_published()]
+    if topic_id is not None:
+        clauses.append(
+            Article.id.in_(
+                select(ArticleTopic.article_id).where(
+                    ArticleTopic.topic_id.in_(_topic_and_descendants(topic_id))
+                )
+            )
+        )
+    if expert_id is not None:
+        clauses.append(
+            or_(
+                Article.reviewer_id == expert_id,
+                Article.id.in_(select(Quote.article_id).where(Quote.expert_id == expert_id)),
+            )
+        )
+    return clauses
+
+
+async def article_page(
+    *,
+    session: AsyncSession,
+    page: PageRequest,
+    order: ArticleOrder = ArticleOrder.NEWEST,
+    filters: Sequence[Any] = (),
+    with_total: bool = False,
+) -> Page:
+    """One page of articles by keyset (never OFFSET), with the total in the same statement."""
+    size, backward = page.limit()
+    columns, descending = _order_columns(order)
+    kind = order.value
+    statement: Select[Any] = select(Article).where(*filters)
+    if with_total:
+        total = select(func.count()).select_from(Article).where(*filters).scalar_subquery()
+        statement = statement.add_columns(total.label("total"))
+    for argument, cursor in (("after", page.after), ("before", page.before)):
+        if cursor is None:
+            continue
+        values = _cursor_values(order, decode_cursor(cursor, kind, argument))
+        key = tuple_(*columns)
+        later = key < tuple_(*values) if descending else key > tuple_(*values)
+        earlier = key > tuple_(*values) if descending else key < tuple_(*values)
+        statement = statement.where(later if argument == "after" else earlier)
+    # Backward pages are read in reverse order from `before`, then put back in order.
+    reverse = descending != backward
+    statement = statement.order_by(*(c.desc() if reverse else c.asc() for c in columns))
+    rows = (await session.execute(statement.limit(size + 1))).all() if size else []
+    total_count = rows[0][1] if with_total and rows else None
+    if with_total and total_count is None:
+        count = select(func.count()).select_from(Article).where(*filters)
+        total_count = (await session.execute(count)).scalar_one()
+    articles = [row[0] for row in rows[:size]]
+    more = len(rows) > size
+    if backward:
+        articles.reverse()
+    cursors = [encode_cursor(kind, [getattr(a, c.key) for c in columns]) for a in articles]
+    return Page(
+        rows=articles,
+        cursors=cursors,
+        has_next=more if not backward else page.before is not None,
+        has_previous=more if backward else page.after is not None,
+        total=total_count,
+    )
+
+
+async def published_articles_by(
+    *, session: AsyncSession, column: str, keys: Sequence[Any]
+) -> dict[Any, Article]:
+    """Published articles whose `column` (id or slug) is in keys."""
+    attribute = getattr(Article, column)
+    rows = await session.execute(select(Article).where(_published(), attribute.in_(keys)))
+    return {getattr(a, column): a for a in rows.scalars()}
+
+
+async def rows_by(
+    *, session: AsyncSession, table: type[Any], column: str, keys: Sequence[Any]
+) -> dict[Any, Any]:
+    """Topics or experts whose `column` (id or slug) is in keys."""
+    attribute = getattr(table, column)
+    rows = await session.execute(select(table).where(attribute.in_(keys)))
+    return {getattr(r, column): r for r in rows.scalars()}
+
+
+async def topics_of_articles(
+    *, session: AsyncSession, article_ids: Sequence[int]
+) -> dict[int, list[tuple[Topic, bool]]]:
+    """Each article's topics in editorial order, with whether each is the primary one."""
+    rows = await session.execute(
+        select(ArticleTopic.article_id, ArticleTopic.is_primary, Topic)
+        .join(Topic, Topic.id == ArticleTopic.topic_id)
+        .where(ArticleTopic.article_id.in_(article_ids))
+        .order_by(ArticleTopic.article_id, ArticleTopic.position)
+    )
+    out: dict[int, list[tuple[Topic, bool]]] = defaultdict(list)
+    for article_id, primary, topic in rows:
+        out[article_id].append((topic, primary))
+    return out
+
+
+async def quotes_of_articles(
+    *, session: AsyncSession, article_ids: Sequence[int]
+) -> dict[int, list[tuple[Quote, Expert]]]:
+    """Each article's quotes in order, each with its expert (one statement)."""
+    rows = await session.execute(
+        select(Quote, Expert)
+        .join(Expert, Expert.id == Quote.expert_id)
+        .where(Quote.article_id.in_(article_ids))
+        .order_by(Quote.article_id, Quote.position)
+    )
+    out: dict[int, list[tuple[Quote, Expert]]] = defaultdict(list)
+    for quote, expert in rows:
+        out[quote.article_id].append((quote, expert))
+    return out
+
+
+async def references_of_articles(
+    *, session: AsyncSession, article_ids: Sequence[int]
+) -> dict[int, list[Reference]]:
+    rows = await session.execute(
+        select(Reference)
+        .where(Reference.article_id.in_(article_ids))
+        .order_by(Reference.article_id, Reference.position)
+    )
+    out: dict[int, list[Reference]] = defaultdict(list)
+    for reference in rows.scalars():
+        out[reference.article_id].append(reference)
+    return out
+
+
+async def related_of_articles(
+    *, session: AsyncSession, article_ids: Sequence[int]
+) -> dict[int, list[tuple[RelatedLink, Article | None]]]:
+    """Curated links in order, each with its target article when it is a published one.
+    Links to unpublished articles are left out (they would lead nowhere)."""
+    rows = await session.execute(
+        select(RelatedLink, Article)
+        .outerjoin(
+            Article,
+            and_(Article.id == RelatedLink.target_article_id, _published()),
+        )
+        .where(RelatedLink.article_id.in_(article_ids))
+        .order_by(RelatedLink.article_id, RelatedLink.position)
+    )
+    out: dict[int, list[tuple[RelatedLink, Article | None]]] = defaultdict(list)
+    for link, article in rows:
+        if link.target_article_id is not None and article is None:
+            continue
+        out[link.article_id].append((link, article))
+    return out
+
+
+async def articles_sharing_topics(
+    *, session: AsyncSession, article_id: int, limit: int, exclude: Sequence[int] = ()
+) -> list[Article]:
+    """Published articles sharing the most topics with this one (then newest first)."""
+    mine = select(ArticleTopic.topic_id).where(ArticleTopic.article_id == article_id)
+    shared = (
+        select(ArticleTopic.article_id, func.count().label("shared"))
+        .where(ArticleTopic.topic_id.in_(mine), ArticleTopic.article_id != article_id)
+        .group_by(ArticleTopic.article_id)
+        .subquery()
+    )
+    statement = (
+        select(Article)
+        .join(shared, shared.c.article_id == Article.id)
+        .where(_published(), Article.id.not_in(list(exclude) or [-1]))
+        .order_by(shared.c.shared.desc(), Article.published_at.desc(), Article.id.desc())
+        .limit(limit)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def topic_page(
+    *, session: AsyncSession, page: PageRequest, kind: TopicKind | None = None
+) -> Page:
+    """Topics by name (keyset on name, id)."""
+    filters = [Topic.kind == kind] if kind else []
+    return await _simple_page(session, Topic, "topic", [Topic.name, Topic.id], filters, page)
+
+
+async def expert_page(*, session: AsyncSession, page: PageRequest) -> Page:
+    """Experts by name (keyset on name, id)."""
+    return await _simple_page(session, Expert, "expert", [Expert.name, Expert.id], [], page)
+
+
+async def _simple_page(
+    session: AsyncSession,
+    table: type[Any],
+    kind: str,
+    columns: list[Any],
+    filters: list[Any],
+    page: PageRequest,
+) -> Page:
+    size, backward = page.limit()
+    total = select(func.count()).select_from(table).where(*filters).scalar_subquery()
+    statement = select(table, total.label("total")).where(*filters)
+    for argument, cursor in (("after", page.after), ("before", page.before)):
+        if cursor is None:
+            continue
+        values = decode_cursor(cursor, kind, argument)
+        key = tuple_(*columns)
+        statement = statement.where(
+            key > tuple_(*values) if argument == "after" else key < tuple_(*values)
+        )
+    statement = statement.order_by(*(c.desc() if backward else c.asc() for c in columns))
+    rows = (await session.execute(statement.limit(size + 1))).all() if size else []
+    items = [row[0] for row in rows[:size]]
+    if rows:
+        count = rows[0][1]
+    else:
+        count_all = select(func.count()).select_from(table).where(*filters)
+        count = (await session.execute(count_all)).scalar_one()
+    more = len(rows) > size
+    if backward:
+        items.reverse()
+    return Page(
+        rows=items,
+        cursors=[encode_cursor(kind, [getattr(i, c.key) for c in columns]) for i in items],
+        has_next=more if not backward else page.before is not None,
+        has_previous=more if backward else page.after is not None,
+        total=count,
+    )
+
+
+async def quotes_of_experts(
+    *, session: AsyncSession, expert_ids: Sequence[int]
+) -> dict[int, list[Quote]]:
+    """Each expert's quotes in published articles, newest article first."""
+    rows = await session.execute(
+        select(Quote)
+        .join(Article, Article.id == Quote.article_id)
+        .where(Quote.expert_id.in_(expert_ids), _published())
+        .order_by(Quote.expert_id, Article.published_at.desc(), Quote.position)
+    )
+    out: dict[int, list[Quote]] = defaultdict(list)
+    for quote in rows.scalars():
+        out[quote.expert_id].append(quote)
+    return out
+
+
+async def quotes_by_ids(*, session: AsyncSession, ids: Sequence[int]) -> dict[int, Quote]:
+    """Quotes by id, only those in published articles."""
+    rows = await session.execute(
+        select(Quote)
+        .join(Article, Article.id == Quote.article_id)
+        .where(Quote.id.in_(ids), _published())
+    )
+    return {quote.id: quote for quote in rows.scalars()}

@@ -1,0 +1,92 @@
+"""The seed article, with everything a page needs, in one request."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from tests.api.conftest import Api
+
+ARTICLE_PAGE = """
+query ArticlePage($slug: String!) {
+  article(slug: $slug) {
+    __typename id slug title summary readingTimeMinutes url
+    body(format: HTML)
+    tableOfContents { __typename anchor heading level }
+    sections { __typename anchor heading level html text
+      quotes { __typename text context expert { __typename name honorific specialty } } }
+    topics { __typename slug name kind }
+    primaryTopic { slug }
+    quotes { __typename id text context section { anchor } expert { __typename id name } }
+    experts { __typename name location bio }
+    relatedPosts(first: 3) { __typename title url excerpt label article { __typename slug } }
+    review { reviewedAt }
+    references { key }
+    jsonLd
+  }
+}
+"""
+WORKS_FOR = "magnesium-works-for-migraines-fibromyalgia-and-other-forms-of-chronic-pain"
+
+
+def test_the_seed_article_page(api: Api) -> None:
+    article = api.data(ARTICLE_PAGE, {"slug": "magnesium-for-chronic-pain"})["article"]
+
+    assert article["__typename"] == "Article"
+    assert base64.b64decode(article["id"]).decode().startswith("Article:")
+    assert article["title"] == "Magnesium For Chronic Pain: Does it Help?"
+    assert [t["anchor"] for t in article["tableOfContents"]] == [
+        "magnesium-downgrades-pain-in-the-brain",
+        "magnesium-eases-pain-from-tension-and-spasm",
+        WORKS_FOR,
+    ]
+    assert f'<h2 id="{WORKS_FOR}">' in article["body"]
+    sections = {s["anchor"]: s for s in article["sections"]}
+    assert sections["introduction"]["heading"] is None
+    [first_quote, _] = sections[WORKS_FOR]["quotes"]
+    assert first_quote["text"] == "Virtually all of them improve when I put them on magnesium."
+    assert first_quote["context"] == "says Rapson, who runs a busy Toronto pain clinic"
+    assert first_quote["expert"]["name"] == "Linda Rapson"
+    assert first_quote["expert"]["honorific"] == "Dr."
+    assert {q["section"]["anchor"] for q in article["quotes"]} == {WORKS_FOR}
+    assert [e["name"] for e in article["experts"]] == ["Linda Rapson"]
+    assert {"magnesium", "pain", "migraines"} <= {t["slug"] for t in article["topics"]}
+    assert article["primaryTopic"] == {"slug": "magnesium"}
+    [related] = article["relatedPosts"]
+    assert related["title"] == "Magnesium for Kidney Stones"
+    assert related["label"] == "kidney stones"
+    assert related["article"] == {"__typename": "Article", "slug": "magnesium-for-kidney-stones"}
+    assert related["excerpt"].startswith("Kidney stones are hard, crystallized mineral deposits")
+    assert article["review"] is None and article["references"] == []
+
+    json_ld = json.loads(article["jsonLd"])
+    assert json_ld["@type"] == "MedicalWebPage"
+    assert json_ld["headline"] == article["title"]
+    assert json_ld["url"] == article["url"]
+    assert {"@type": "DietarySupplement", "name": "Magnesium"} in json_ld["about"]
+
+
+def test_node_fetches_every_kind_again_by_global_id(api: Api) -> None:
+    page = api.data(ARTICLE_PAGE, {"slug": "magnesium-for-chronic-pain"})["article"]
+    ids = [page["id"], page["quotes"][0]["id"], page["quotes"][0]["expert"]["id"]]
+    query = "query($id: ID!) { node(id: $id) { __typename id } }"
+
+    kinds = [api.data(query, {"id": node_id})["node"]["__typename"] for node_id in ids]
+
+    assert kinds == ["Article", "Quote", "Expert"]
+    assert api.data(query, {"id": base64.b64encode(b"Article:999").decode()}) == {"node": None}
+
+
+def test_an_unknown_slug_is_null_not_an_error(api: Api) -> None:
+    assert api.data(ARTICLE_PAGE, {"slug": "no-such-article"}) == {"article": None}
+
+
+def test_body_in_each_format(api: Api) -> None:
+    query = """query { article(slug: "magnesium-for-kidney-stones") {
+      html: body(format: HTML) markdown: body(format: MARKDOWN) text: body(format: TEXT) } }"""
+
+    body = api.data(query)["article"]
+
+    assert body["html"].startswith("<p>Kidney stones are hard")
+    assert body["markdown"].startswith("Kidney stones are hard")
+    assert body["text"].startswith("Kidney stones are hard") and "<p>" not in body["text"]

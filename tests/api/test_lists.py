@@ -1,0 +1,136 @@
+"""Lists: keyset pages forward and backward, filters, and SQL that does not grow with the page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from api.app import create_app
+from api.settings import ApiSettings
+from bench.synthetic import write_content
+from seed_data import SEED_DIR
+from tests.api.conftest import Api
+from tests.helpers import load
+
+LIST = """query($first: Int, $after: String, $last: Int, $before: String, $order: ArticleOrder,
+                 $topic: String, $expert: String) {
+  articles(first: $first, after: $after, last: $last, before: $before, orderBy: $order,
+           topic: $topic, expert: $expert) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { __typename slug title topics { __typename slug name } } }
+  }
+}"""
+
+
+@pytest.fixture
+def big_api(database_url: str, tmp_path: Path) -> Iterator[Api]:
+    """60 synthetic articles (3 topics each) plus the seed."""
+    assert load(database_url, write_content(tmp_path / "content", 60), SEED_DIR).ok
+    app = create_app(ApiSettings(database_url=database_url, query_stats=True))
+    with TestClient(app) as client:
+        yield Api(client)
+
+
+def _page(api: Api, **variables: object) -> dict:
+    return api.data(LIST, variables)["articles"]
+
+
+def test_forward_then_backward_pages_cover_everything_once(big_api: Api) -> None:
+    slugs, after = [], None
+    while True:
+        page = _page(big_api, first=25, after=after)
+        slugs += [e["node"]["slug"] for e in page["edges"]]
+        assert page["totalCount"] == 62
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert len(slugs) == len(set(slugs)) == 62
+
+    backward, before = [], None
+    while True:
+        page = _page(big_api, last=25, before=before)
+        backward = [e["node"]["slug"] for e in page["edges"]] + backward
+        if not page["pageInfo"]["hasPreviousPage"]:
+            break
+        before = page["pageInfo"]["startCursor"]
+    assert backward == slugs
+
+
+def test_orders(big_api: Api) -> None:
+    by_title = [e["node"]["title"] for e in _page(big_api, first=100, order="TITLE")["edges"]]
+    newest = [e["node"]["slug"] for e in _page(big_api, first=100, order="NEWEST")["edges"]]
+    oldest = [e["node"]["slug"] for e in _page(big_api, first=100, order="OLDEST")["edges"]]
+
+    assert by_title == sorted(by_title)
+    assert oldest == newest[::-1]
+
+
+def test_a_cursor_from_another_order_is_refused(big_api: Api) -> None:
+    cursor = _page(big_api, first=1, order="TITLE")["pageInfo"]["endCursor"]
+
+    body = big_api.post(LIST, {"first": 1, "after": cursor, "order": "NEWEST"}).json()
+
+    assert body["errors"][0]["extensions"]["argument"] == "after"
+
+
+def test_topic_filter_includes_subtopics_and_expert_filter(api: Api) -> None:
+    about_pain = _page(api, topic="pain")  # chronic pain article is tagged pain and children
+    fibro = _page(api, topic="fibromyalgia")
+    rapson = _page(api, expert="linda-rapson")
+    nobody = _page(api, topic="no-such-topic")
+
+    assert [e["node"]["slug"] for e in about_pain["edges"]] == ["magnesium-for-chronic-pain"]
+    assert fibro["totalCount"] == 1
+    assert [e["node"]["slug"] for e in rapson["edges"]] == ["magnesium-for-chronic-pain"]
+    assert nobody["totalCount"] == 0 and nobody["edges"] == []
+
+
+def test_nested_connections_take_the_same_arguments(api: Api) -> None:
+    query = """{ topic(slug: "magnesium") { articles(first: 1, orderBy: TITLE) { totalCount
+                  edges { node { slug } } pageInfo { hasNextPage } } }
+                expert(slug: "linda-rapson") { articles { totalCount } quotes { text } } }"""
+
+    data = api.data(query)
+
+    assert data["topic"]["articles"]["totalCount"] == 2
+    assert data["topic"]["articles"]["edges"] == [{"node": {"slug": "magnesium-for-chronic-pain"}}]
+    assert data["topic"]["articles"]["pageInfo"]["hasNextPage"] is True
+    assert data["expert"]["articles"]["totalCount"] == 1
+    assert len(data["expert"]["quotes"]) == 2
+
+
+def test_topics_and_experts_lists(api: Api) -> None:
+    data = api.data(
+        """{ topics(first: 3, kind: CONDITION) { totalCount edges { node { slug kind } } }
+             experts { totalCount edges { node { slug } } } }"""
+    )
+
+    assert data["topics"]["totalCount"] == 6
+    assert {e["node"]["kind"] for e in data["topics"]["edges"]} == {"CONDITION"}
+    assert data["experts"]["edges"] == [{"node": {"slug": "linda-rapson"}}]
+
+
+def _statements(api: Api, query: str, variables: dict) -> int:
+    body = api.post(query, variables).json()
+    assert "errors" not in body, body
+    return body["extensions"]["queryStats"]["sqlStatements"]
+
+
+def test_sql_statements_do_not_grow_with_the_page(big_api: Api) -> None:
+    small = _statements(big_api, LIST, {"first": 5})
+    large = _statements(big_api, LIST, {"first": 50})
+
+    assert small == large == 2  # the page (with its count), then every article's topics
+
+
+def test_article_page_statements_are_bounded(big_api: Api) -> None:
+    from tests.api.test_article_page import ARTICLE_PAGE
+
+    count = _statements(big_api, ARTICLE_PAGE, {"slug": "magnesium-for-chronic-pain"})
+
+    # article, topics, quotes with experts, curated links, references, topic-sharing fallback
+    assert count <= 6
