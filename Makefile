@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+GRAPHIQL := graphiql/node_modules/.installed
+
 .PHONY: run test lint format bench clean
 
 $(STAMP): pyproject.toml constraints.txt
@@ -12,12 +14,21 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
+# GraphiQL's assets come from the npm registry at install time (pinned by the lockfile) and
+# are served by the API itself. Without npm the page falls back to a pinned CDN with SRI.
+$(GRAPHIQL): graphiql/package.json graphiql/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix graphiql --no-audit --no-fund --silent && touch $(GRAPHIQL); \
+	else \
+		echo "npm not found: GraphiQL will load its assets from a CDN"; \
+	fi
+
+run: $(STAMP) $(GRAPHIQL)
 	$(BIN)/healthcontent migrate
 	$(BIN)/healthcontent seed
 	$(BIN)/healthcontent serve --host 127.0.0.1 --port 8000
 
-test: $(STAMP) lint
+test: $(STAMP) $(GRAPHIQL) lint
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -32,4 +43,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/seed_load.py
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var graphiql/node_modules

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from api import graphiql
 from api.context import RequestContext, count_statements
 from api.graphql.schema import schema
 from api.http import DocumentCache, handle, new_request_id
@@ -38,6 +39,8 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
             await engine.dispose()
 
     async def graphql(request: Request) -> Response:
+        if settings.graphiql and graphiql.wants_graphiql(request):
+            return graphiql.page(settings.graphiql_assets_dir)
         request_id = request.headers.get("x-request-id") or new_request_id()
         context = RequestContext(
             settings=settings, sessions=request.app.state.sessions, request_id=request_id
@@ -62,6 +65,11 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
         response.headers["x-request-id"] = request_id
         return response
 
+    async def graphiql_asset(request: Request) -> Response:
+        if not settings.graphiql:
+            return Response(status_code=404)
+        return graphiql.asset(request.path_params["name"], settings.graphiql_assets_dir)
+
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
@@ -77,6 +85,7 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphiql/{name}", graphiql_asset, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
         ],

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from schema.settings import Settings
+from pathlib import Path
+
+from schema.settings import PROJECT_ROOT, Settings
 
 
 class ApiSettings(Settings):
@@ -13,3 +15,5 @@ class ApiSettings(Settings):
     debug: bool = False  # show unexpected errors' messages to clients (never in production)
     query_stats: bool = False  # add extensions.queryStats {sqlStatements, durationMs}
     document_cache_size: int = 512  # parsed and validated GraphQL documents kept
+    graphiql: bool = True  # serve GraphiQL to browsers at GET /graphql
+    graphiql_assets_dir: Path = PROJECT_ROOT / "graphiql" / "node_modules"
