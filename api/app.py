@@ -84,7 +84,7 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
 
     return Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", graphql, methods=["GET", "HEAD", "POST"]),
             Route("/graphiql/{name}", graphiql_asset, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),

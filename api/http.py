@@ -57,7 +57,12 @@ def _media_type(request: Request) -> str:
     accept = request.headers.get("accept", "")
     if not accept.strip():
         return JSON  # legacy clients send no Accept: the spec says to treat it as JSON
-    types = {part.split(";")[0].strip().lower() for part in accept.split(",")}
+    types = set()
+    for part in accept.split(","):
+        media_type, *params = (p.strip().lower() for p in part.split(";"))
+        if any(p.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000") for p in params):
+            continue  # q=0 means "not this one"
+        types.add(media_type)
     if GRAPHQL_RESPONSE in types:
         return GRAPHQL_RESPONSE
     if types & {JSON, "application/*", "*/*"}:
@@ -75,7 +80,7 @@ def _param(value: Any, name: str, kind: type, nullable: bool = True) -> Any:
 
 
 async def read_request(request: Request) -> GraphQLRequest:
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         params: dict[str, Any] = dict(request.query_params)
         if "variables" in params and params["variables"] != "":
             try:
@@ -104,7 +109,8 @@ async def read_request(request: Request) -> GraphQLRequest:
     return GraphQLRequest(
         query=_param(query, "query", str, nullable=False),
         variables=_param(params.get("variables"), "variables", dict),
-        operation_name=_param(params.get("operationName"), "operationName", str),
+        # Many clients send "" for "no operation name".
+        operation_name=_param(params.get("operationName"), "operationName", str) or None,
         method=request.method,
     )
 
@@ -173,13 +179,13 @@ async def handle(
     """Answer one GraphQL-over-HTTP request."""
     try:
         media_type = _media_type(request)
+    except RequestError as error:
+        return _response({"errors": [{"message": error.message}]}, error.status, JSON)
+    try:
         graphql_request = await read_request(request)
     except RequestError as error:
         return _response(
-            {"errors": [{"message": error.message}]},
-            error.status,
-            JSON if error.status == 406 else GRAPHQL_RESPONSE,
-            **error.headers,
+            {"errors": [{"message": error.message}]}, error.status, media_type, **error.headers
         )
     # Under application/json, well-formed GraphQL responses are 200 even with request errors
     # (legacy clients read the body); the newer media type uses 4xx for them.
@@ -198,7 +204,7 @@ async def handle(
             else "several operations: say which with `operationName`"
         )
         return _response({"errors": [{"message": message}]}, request_error_status, media_type)
-    if graphql_request.method == "GET" and operation.operation != OperationType.QUERY:
+    if graphql_request.method != "POST" and operation.operation != OperationType.QUERY:
         return _response(
             {"errors": [{"message": f"a {operation.operation.value} needs POST"}]},
             405,
@@ -216,15 +222,18 @@ async def handle(
     if is_awaitable(result):
         result = await result
     assert isinstance(result, ExecutionResult)
+    # Errors raised before execution (variables that do not coerce) carry no path: that is a
+    # request error, answered without `data`. A field error that nulls the root has a path
+    # and is an ordinary 200 response with `"data": null`.
+    request_failed = result.data is None and all(not e.path for e in result.errors or ())
     body: dict[str, Any] = {}
     if result.errors:
         body["errors"] = _format_errors(result.errors, context)
-    body["data"] = result.data
+    if not request_failed:
+        body["data"] = result.data
     if context.settings.query_stats:
         body["extensions"] = {"queryStats": context.stats.as_extension()}
-    # Variable coercion errors come back with no data at all: a request error.
-    status = 200 if result.data is not None else request_error_status
-    return _response(body, status, media_type)
+    return _response(body, request_error_status if request_failed else 200, media_type)
 
 
 def new_request_id() -> str:

@@ -86,14 +86,37 @@ def encode_cursor(kind: str, values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(payload)).decode()
 
 
-def decode_cursor(cursor: str, kind: str, argument: str) -> list[Any]:
+def decode_cursor(cursor: str, kind: str, argument: str, shape: Sequence[type]) -> list[Any]:
+    """The key values in a cursor for a list ordered by `kind`; PageError unless they are
+    exactly of `shape` (a forged cursor must never reach SQL)."""
     try:
         payload = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (binascii.Error, orjson.JSONDecodeError, ValueError):
         raise PageError(argument, "is not a cursor this API gave out") from None
     if not isinstance(payload, list) or not payload or payload[0] != kind:
         raise PageError(argument, f"is not a cursor for this list (ordered by {kind})")
-    return payload[1:]
+    values = payload[1:]
+    if len(values) != len(shape):
+        raise PageError(argument, "is not a cursor this API gave out")
+    out: list[Any] = []
+    for value, wanted in zip(values, shape, strict=True):
+        try:
+            if wanted is dt.datetime:
+                parsed = dt.datetime.fromisoformat(value)
+                if parsed.tzinfo is None:
+                    raise ValueError
+                out.append(parsed)
+            elif wanted is int:
+                if type(value) is not int or not 0 <= value <= 2**31 - 1:
+                    raise ValueError
+                out.append(value)
+            elif not isinstance(value, wanted):
+                raise ValueError
+            else:
+                out.append(value)
+        except (TypeError, ValueError):
+            raise PageError(argument, "is not a cursor this API gave out") from None
+    return out
 
 
 def _published() -> ColumnElement[bool]:
@@ -107,10 +130,8 @@ def _order_columns(order: ArticleOrder) -> tuple[list[Any], bool]:
     return [Article.published_at, Article.id], order == ArticleOrder.NEWEST
 
 
-def _cursor_values(order: ArticleOrder, values: list[Any]) -> list[Any]:
-    if order != ArticleOrder.TITLE and values:
-        values = [dt.datetime.fromisoformat(values[0]), *values[1:]]
-    return values
+def _cursor_shape(order: ArticleOrder) -> tuple[type, type]:
+    return (str, int) if order == ArticleOrder.TITLE else (dt.datetime, int)
 
 
 def _topic_and_descendants(topic_id: int) -> Any:
@@ -161,7 +182,7 @@ async def article_page(
     for argument, cursor in (("after", page.after), ("before", page.before)):
         if cursor is None:
             continue
-        values = _cursor_values(order, decode_cursor(cursor, kind, argument))
+        values = decode_cursor(cursor, kind, argument, _cursor_shape(order))
         key = tuple_(*columns)
         later = key < tuple_(*values) if descending else key > tuple_(*values)
         earlier = key > tuple_(*values) if descending else key < tuple_(*values)
@@ -169,7 +190,7 @@ async def article_page(
     # Backward pages are read in reverse order from `before`, then put back in order.
     reverse = descending != backward
     statement = statement.order_by(*(c.desc() if reverse else c.asc() for c in columns))
-    rows = (await session.execute(statement.limit(size + 1))).all() if size else []
+    rows = (await session.execute(statement.limit(size + 1))).all()
     total_count = rows[0][1] if with_total and rows else None
     if with_total and total_count is None:
         count = select(func.count()).select_from(Article).where(*filters)
@@ -275,24 +296,43 @@ async def related_of_articles(
 
 
 async def articles_sharing_topics(
-    *, session: AsyncSession, article_id: int, limit: int, exclude: Sequence[int] = ()
-) -> list[Article]:
-    """Published articles sharing the most topics with this one (then newest first)."""
-    mine = select(ArticleTopic.topic_id).where(ArticleTopic.article_id == article_id)
-    shared = (
-        select(ArticleTopic.article_id, func.count().label("shared"))
-        .where(ArticleTopic.topic_id.in_(mine), ArticleTopic.article_id != article_id)
-        .group_by(ArticleTopic.article_id)
+    *, session: AsyncSession, article_ids: Sequence[int], depth: int = 40
+) -> dict[int, list[Article]]:
+    """For each article, up to `depth` other published articles sharing the most topics
+    with it (then newest first), in one statement for all of them."""
+    mine = ArticleTopic.__table__.alias("mine")
+    other = ArticleTopic.__table__.alias("other")
+    shared = func.count()
+    ranked = (
+        select(
+            mine.c.article_id.label("source_id"),
+            other.c.article_id.label("candidate_id"),
+            func.row_number()
+            .over(
+                partition_by=mine.c.article_id,
+                order_by=(shared.desc(), Article.published_at.desc(), Article.id.desc()),
+            )
+            .label("rank"),
+        )
+        .join(
+            other,
+            and_(other.c.topic_id == mine.c.topic_id, other.c.article_id != mine.c.article_id),
+        )
+        .join(Article, and_(Article.id == other.c.article_id, _published()))
+        .where(mine.c.article_id.in_(article_ids))
+        .group_by(mine.c.article_id, other.c.article_id, Article.published_at, Article.id)
         .subquery()
     )
-    statement = (
-        select(Article)
-        .join(shared, shared.c.article_id == Article.id)
-        .where(_published(), Article.id.not_in(list(exclude) or [-1]))
-        .order_by(shared.c.shared.desc(), Article.published_at.desc(), Article.id.desc())
-        .limit(limit)
+    rows = await session.execute(
+        select(ranked.c.source_id, Article)
+        .join(Article, Article.id == ranked.c.candidate_id)
+        .where(ranked.c.rank <= depth)
+        .order_by(ranked.c.source_id, ranked.c.rank)
     )
-    return list((await session.execute(statement)).scalars())
+    out: dict[int, list[Article]] = defaultdict(list)
+    for source_id, article in rows:
+        out[source_id].append(article)
+    return out
 
 
 async def topic_page(
@@ -322,13 +362,13 @@ async def _simple_page(
     for argument, cursor in (("after", page.after), ("before", page.before)):
         if cursor is None:
             continue
-        values = decode_cursor(cursor, kind, argument)
+        values = decode_cursor(cursor, kind, argument, (str, int))
         key = tuple_(*columns)
         statement = statement.where(
             key > tuple_(*values) if argument == "after" else key < tuple_(*values)
         )
     statement = statement.order_by(*(c.desc() if backward else c.asc() for c in columns))
-    rows = (await session.execute(statement.limit(size + 1))).all() if size else []
+    rows = (await session.execute(statement.limit(size + 1))).all()
     items = [row[0] for row in rows[:size]]
     if rows:
         count = rows[0][1]

@@ -55,8 +55,8 @@ class Expert(graphene.ObjectType):
         return isinstance(root, ExpertRow)
 
     @classmethod
-    async def get_node(cls, info: GraphQLResolveInfo, id: str) -> ExpertRow | None:
-        return await info.context.loaders.expert_by_id.load(int(id)) if id.isdigit() else None
+    async def get_node(cls, info: GraphQLResolveInfo, id: int) -> ExpertRow | None:
+        return await info.context.loaders.expert_by_id.load(id)
 
     async def resolve_quotes(parent: ExpertRow, info: GraphQLResolveInfo) -> list[Any]:
         return await info.context.loaders.quotes_by_expert_id.load(parent.id)
@@ -88,8 +88,8 @@ class Quote(graphene.ObjectType):
         return isinstance(root, QuoteRow)
 
     @classmethod
-    async def get_node(cls, info: GraphQLResolveInfo, id: str) -> QuoteRow | None:
-        return await info.context.loaders.quote_by_id.load(int(id)) if id.isdigit() else None
+    async def get_node(cls, info: GraphQLResolveInfo, id: int) -> QuoteRow | None:
+        return await info.context.loaders.quote_by_id.load(id)
 
     async def resolve_expert(parent: QuoteRow, info: GraphQLResolveInfo) -> Any:
         return await info.context.loaders.expert_by_id.load(parent.expert_id)

@@ -66,6 +66,9 @@ class Loaders:
         self.related_by_article_id = loader(
             lambda s, k: reads.related_of_articles(session=s, article_ids=k), list
         )
+        self.sharing_topics_by_article_id = loader(
+            lambda s, k: reads.articles_sharing_topics(session=s, article_ids=k), list
+        )
         self.quotes_by_article_id = _QuotesLoader(context, self)
         self.quotes_by_expert_id = loader(
             lambda s, k: reads.quotes_of_experts(session=s, expert_ids=k), list

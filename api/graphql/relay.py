@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import graphene
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLResolveInfo
+from graphql_relay import from_global_id
 
 from schema.reads import MAX_PAGE, Page, PageError, PageRequest
+
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on both databases
+
+
+def parse_id(raw: str) -> int | None:
+    """A database id from a global id's second half, or None if it cannot be one."""
+    if not re.fullmatch(r"[0-9]{1,10}", raw) or int(raw) > MAX_ID:
+        return None
+    return int(raw)
 
 
 class Node(graphene.relay.Node):
@@ -15,6 +26,25 @@ class Node(graphene.relay.Node):
 
     class Meta:
         name = "Node"
+
+    @classmethod
+    def get_node_from_global_id(
+        cls, info: GraphQLResolveInfo, global_id: str, only_type: Any = None
+    ) -> Any:
+        # An id that names no object of ours is simply not found (null), whatever its shape.
+        try:
+            type_name, raw_id = from_global_id(global_id)
+        except Exception:  # graphql-relay raises assorted errors for malformed base64
+            return None
+        graphql_type = info.schema.get_type(type_name)
+        graphene_type = getattr(graphql_type, "graphene_type", None)
+        interfaces = getattr(getattr(graphene_type, "_meta", None), "interfaces", ())
+        if cls not in interfaces or (only_type and graphene_type is not only_type):
+            return None
+        database_id = parse_id(raw_id)
+        if database_id is None:
+            return None
+        return graphene_type.get_node(info, database_id)
 
 
 class PageInfo(graphene.ObjectType):

@@ -58,8 +58,8 @@ class Topic(graphene.ObjectType):
         return isinstance(root, TopicRow)
 
     @classmethod
-    async def get_node(cls, info: GraphQLResolveInfo, id: str) -> TopicRow | None:
-        return await info.context.loaders.topic_by_id.load(int(id)) if id.isdigit() else None
+    async def get_node(cls, info: GraphQLResolveInfo, id: int) -> TopicRow | None:
+        return await info.context.loaders.topic_by_id.load(id)
 
     async def resolve_parent(parent: TopicRow, info: GraphQLResolveInfo) -> Any:
         if parent.parent_id is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from starlette.testclient import TestClient
 
 from api.app import create_app
 from api.settings import ApiSettings
+from bench.synthetic import write_content
 from seed_data import SEED_DIR
 from tests.helpers import load
 
@@ -32,10 +34,25 @@ class Api:
         assert "errors" not in body, body["errors"]
         return body["data"]
 
+    def statements(self, query: str, variables: dict[str, Any] | None = None) -> int:
+        """SQL statements the request ran (the app runs with QUERY_STATS on)."""
+        body = self.post(query, variables).json()
+        assert "errors" not in body, body
+        return int(body["extensions"]["queryStats"]["sqlStatements"])
+
 
 @pytest.fixture
 def api(database_url: str) -> Iterator[Api]:
     assert load(database_url, SEED_DIR).ok
+    app = create_app(ApiSettings(database_url=database_url, query_stats=True))
+    with TestClient(app) as client:
+        yield Api(client)
+
+
+@pytest.fixture
+def big_api(database_url: str, tmp_path: Path) -> Iterator[Api]:
+    """60 synthetic articles (3 topics each) plus the seed."""
+    assert load(database_url, write_content(tmp_path / "content", 60), SEED_DIR).ok
     app = create_app(ApiSettings(database_url=database_url, query_stats=True))
     with TestClient(app) as client:
         yield Api(client)

@@ -2,18 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-from starlette.testclient import TestClient
-
-from api.app import create_app
-from api.settings import ApiSettings
-from bench.synthetic import write_content
-from seed_data import SEED_DIR
 from tests.api.conftest import Api
-from tests.helpers import load
 
 LIST = """query($first: Int, $after: String, $last: Int, $before: String, $order: ArticleOrder,
                  $topic: String, $expert: String) {
@@ -24,15 +13,6 @@ LIST = """query($first: Int, $after: String, $last: Int, $before: String, $order
     edges { cursor node { __typename slug title topics { __typename slug name } } }
   }
 }"""
-
-
-@pytest.fixture
-def big_api(database_url: str, tmp_path: Path) -> Iterator[Api]:
-    """60 synthetic articles (3 topics each) plus the seed."""
-    assert load(database_url, write_content(tmp_path / "content", 60), SEED_DIR).ok
-    app = create_app(ApiSettings(database_url=database_url, query_stats=True))
-    with TestClient(app) as client:
-        yield Api(client)
 
 
 def _page(api: Api, **variables: object) -> dict:
@@ -114,15 +94,9 @@ def test_topics_and_experts_lists(api: Api) -> None:
     assert data["experts"]["edges"] == [{"node": {"slug": "linda-rapson"}}]
 
 
-def _statements(api: Api, query: str, variables: dict) -> int:
-    body = api.post(query, variables).json()
-    assert "errors" not in body, body
-    return body["extensions"]["queryStats"]["sqlStatements"]
-
-
 def test_sql_statements_do_not_grow_with_the_page(big_api: Api) -> None:
-    small = _statements(big_api, LIST, {"first": 5})
-    large = _statements(big_api, LIST, {"first": 50})
+    small = big_api.statements(LIST, {"first": 5})
+    large = big_api.statements(LIST, {"first": 50})
 
     assert small == large == 2  # the page (with its count), then every article's topics
 
@@ -130,7 +104,7 @@ def test_sql_statements_do_not_grow_with_the_page(big_api: Api) -> None:
 def test_article_page_statements_are_bounded(big_api: Api) -> None:
     from tests.api.test_article_page import ARTICLE_PAGE
 
-    count = _statements(big_api, ARTICLE_PAGE, {"slug": "magnesium-for-chronic-pain"})
+    count = big_api.statements(ARTICLE_PAGE, {"slug": "magnesium-for-chronic-pain"})
 
     # article, topics, quotes with experts, curated links, references, topic-sharing fallback
     assert count <= 6
