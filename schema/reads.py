@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,7 +17,19 @@ from enum import StrEnum
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Integer,
+    Select,
+    and_,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schema.tables import (
@@ -39,6 +52,7 @@ class ArticleOrder(StrEnum):
     NEWEST = "newest"
     OLDEST = "oldest"
     TITLE = "title"
+    RELEVANCE = "relevance"  # only with a search
 
 
 class PageError(ValueError):
@@ -106,6 +120,10 @@ def decode_cursor(cursor: str, kind: str, argument: str, shape: Sequence[type]) 
                 if parsed.tzinfo is None:
                     raise ValueError
                 out.append(parsed)
+            elif wanted is float:
+                if type(value) not in (int, float):
+                    raise ValueError
+                out.append(float(value))
             elif wanted is int:
                 if type(value) is not int or not 0 <= value <= 2**31 - 1:
                     raise ValueError
@@ -132,6 +150,42 @@ def _order_columns(order: ArticleOrder) -> tuple[list[Any], bool]:
 
 def _cursor_shape(order: ArticleOrder) -> tuple[type, type]:
     return (str, int) if order == ArticleOrder.TITLE else (dt.datetime, int)
+
+
+_WORD = re.compile(r"\w+")
+
+
+def search_scores(dialect: str, query: str) -> Any:
+    """(id, score) of articles matching `query`, lower score = better match.
+
+    User input never reaches a query language raw: it is cut into words (letters and
+    digits), every word must match, and the last one matches as a prefix (search as you
+    type), the same on both databases. Stemmed (Porter / english); the title weighs more
+    than the summary, the summary more than the body.
+    """
+    words = _WORD.findall(query)
+    if not words:
+        raise PageError("search", "give at least one word to search for")
+    if dialect == "sqlite":
+        quoted = [f'"{w}"' for w in words]
+        quoted[-1] += "*"
+        return (
+            text(
+                "SELECT rowid AS id, bm25(article_search, 10.0, 4.0, 1.0) AS score "
+                "FROM article_search WHERE article_search MATCH :match"
+            )
+            .bindparams(match=" ".join(quoted))
+            .columns(id=Integer, score=Float)
+            .subquery("search")
+        )
+    terms = " & ".join([*words[:-1], f"{words[-1]}:*"])  # words are \w+: nothing to escape
+    tsquery = func.to_tsquery(literal_column("'english'::regconfig"), terms)
+    vector = literal_column("article.search_vector")
+    return (
+        select(Article.id.label("id"), (-func.ts_rank(vector, tsquery)).label("score"))
+        .where(vector.op("@@")(tsquery))
+        .subquery("search")
+    )
 
 
 def _topic_and_descendants(topic_id: int) -> Any:
@@ -169,20 +223,38 @@ async def article_page(
     page: PageRequest,
     order: ArticleOrder = ArticleOrder.NEWEST,
     filters: Sequence[Any] = (),
+    search: str | None = None,
     with_total: bool = False,
 ) -> Page:
     """One page of articles by keyset (never OFFSET), with the total in the same statement."""
     size, backward = page.limit()
-    columns, descending = _order_columns(order)
+    scores = None
+    if search is not None:
+        scores = search_scores(session.get_bind().dialect.name, search)
+    elif order == ArticleOrder.RELEVANCE:
+        raise PageError("orderBy", "RELEVANCE orders search results: give `search` too")
+    if order == ArticleOrder.RELEVANCE:
+        assert scores is not None
+        columns, descending = [scores.c.score, Article.id], False
+        shape: tuple[type, ...] = (float, int)
+    else:
+        columns, descending = _order_columns(order)
+        shape = _cursor_shape(order)
     kind = order.value
-    statement: Select[Any] = select(Article).where(*filters)
+
+    def matching(statement: Any) -> Any:
+        if scores is not None:
+            statement = statement.join(scores, scores.c.id == Article.id)
+        return statement.where(*filters)
+
+    statement: Select[Any] = matching(select(Article, *columns))
     if with_total:
-        total = select(func.count()).select_from(Article).where(*filters).scalar_subquery()
+        total = matching(select(func.count()).select_from(Article)).scalar_subquery()
         statement = statement.add_columns(total.label("total"))
     for argument, cursor in (("after", page.after), ("before", page.before)):
         if cursor is None:
             continue
-        values = decode_cursor(cursor, kind, argument, _cursor_shape(order))
+        values = decode_cursor(cursor, kind, argument, shape)
         key = tuple_(*columns)
         later = key < tuple_(*values) if descending else key > tuple_(*values)
         earlier = key > tuple_(*values) if descending else key < tuple_(*values)
@@ -191,20 +263,22 @@ async def article_page(
     reverse = descending != backward
     statement = statement.order_by(*(c.desc() if reverse else c.asc() for c in columns))
     rows = (await session.execute(statement.limit(size + 1))).all()
-    total_count = rows[0][1] if with_total and rows else None
-    if with_total and total_count is None:
-        count = select(func.count()).select_from(Article).where(*filters)
+    if with_total and rows:
+        total_count: int | None = rows[0][-1]
+    elif with_total:
+        count = matching(select(func.count()).select_from(Article))
         total_count = (await session.execute(count)).scalar_one()
-    articles = [row[0] for row in rows[:size]]
-    more = len(rows) > size
+    else:
+        total_count = None
+    kept = rows[:size]
     if backward:
-        articles.reverse()
-    cursors = [encode_cursor(kind, [getattr(a, c.key) for c in columns]) for a in articles]
+        kept.reverse()
+    key_width = len(columns)
     return Page(
-        rows=articles,
-        cursors=cursors,
-        has_next=more if not backward else page.before is not None,
-        has_previous=more if backward else page.after is not None,
+        rows=[row[0] for row in kept],
+        cursors=[encode_cursor(kind, list(row[1 : 1 + key_width])) for row in kept],
+        has_next=len(rows) > size if not backward else page.before is not None,
+        has_previous=len(rows) > size if backward else page.after is not None,
         total=total_count,
     )
 

@@ -34,6 +34,7 @@ _ORDER = {
     Order.NEWEST: "Most recently published first.",
     Order.OLDEST: "Earliest published first.",
     Order.TITLE: "By title, A to Z.",
+    Order.RELEVANCE: "Best match first (with `search` only).",
 }
 # graphene asks the callable for the type's description (None) and each value's.
 ArticleStatus = graphene.Enum.from_enum(StatusEnum, description=lambda v: _STATUS[v])
@@ -392,8 +393,12 @@ ArticleEdge, ArticleConnection = connection_types(
 def article_list_arguments() -> dict[str, Any]:
     return {
         **page_arguments(),
+        "search": graphene.String(
+            description="Full-text search of title, summary and body (stemmed, ranked). "
+            "Any text is safe: quotes and operators are treated as words."
+        ),
         "order_by": ArticleOrder(
-            default_value=Order.NEWEST.value, description="Newest first by default."
+            description="Default: RELEVANCE when searching, NEWEST otherwise."
         ),
     }
 
@@ -405,13 +410,16 @@ async def article_connection(
     topic_id: int | None = None,
     expert_id: int | None = None,
 ) -> Any:
+    search = args.get("search")
+    default = Order.RELEVANCE if search is not None else Order.NEWEST
     try:
         async with info.context.session() as session:
             page = await reads.article_page(
                 session=session,
                 page=page_request(args),
-                order=Order(getattr(args.get("order_by"), "value", None) or Order.NEWEST.value),
+                order=Order(getattr(args.get("order_by"), "value", None) or default),
                 filters=reads.article_filter(topic_id=topic_id, expert_id=expert_id),
+                search=search,
                 with_total=True,
             )
     except PageError as error:

@@ -29,12 +29,21 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     return False
 
 
+# Full-text search lives outside the models (FTS5 tables, a tsvector column): see 0002.
+_SEARCH_OBJECTS = ("article_search", "search_vector", "ix_article_search_vector")
+
+
+def _include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    return not (name or "").startswith(_SEARCH_OBJECTS)
+
+
 def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         render_item=_render_item,
+        include_name=_include_name,
         compare_type=True,
     )
     with context.begin_transaction():
