@@ -17,7 +17,7 @@ from api.context import RequestContext, count_statements
 from api.graphql.schema import schema
 from api.http import DocumentCache, handle, new_request_id
 from api.settings import ApiSettings
-from schema.db import create_engine, session_factory
+from schema.db import create_engine, is_sqlite, session_factory
 
 log = logging.getLogger("healthcontent.app")
 
@@ -29,7 +29,14 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url)
+        engine = create_engine(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            max_overflow=0,
+            # SQLite reads run in autocommit (writes commit or roll back themselves), so a
+            # rollback when a connection returns to the pool is a wasted thread round-trip.
+            pool_reset_on_return=None if is_sqlite(settings.database_url) else "rollback",
+        )
         count_statements(engine)
         app.state.engine = engine
         app.state.sessions = session_factory(engine)

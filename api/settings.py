@@ -15,5 +15,8 @@ class ApiSettings(Settings):
     debug: bool = False  # show unexpected errors' messages to clients (never in production)
     query_stats: bool = False  # add extensions.queryStats {sqlStatements, durationMs}
     document_cache_size: int = 512  # parsed and validated GraphQL documents kept
+    # Connections kept open; requests beyond them wait for one rather than opening more
+    # (opening and closing connections under load costs far more than waiting).
+    db_pool_size: int = 10
     graphiql: bool = True  # serve GraphiQL to browsers at GET /graphql
     graphiql_assets_dir: Path = PROJECT_ROOT / "graphiql" / "node_modules"

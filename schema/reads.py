@@ -24,11 +24,14 @@ from sqlalchemy import (
     Select,
     and_,
     func,
+    literal,
     literal_column,
+    null,
     or_,
     select,
     text,
     tuple_,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -347,36 +350,24 @@ async def references_of_articles(
     return out
 
 
+@dataclass(frozen=True)
+class RelatedCandidates:
+    """An article's curated links (in order) and, after them, the ids of other published
+    articles ranked by topics shared with it."""
+
+    links: list[Any]  # rows: link_id, target_id, url, title, label, excerpt
+    ranked_ids: list[int]
+
+
 async def related_of_articles(
-    *, session: AsyncSession, article_ids: Sequence[int]
-) -> dict[int, list[tuple[RelatedLink, Article | None]]]:
-    """Curated links in order, each with its target article when it is a published one.
-    Links to unpublished articles are left out (they would lead nowhere)."""
-    rows = await session.execute(
-        select(RelatedLink, Article)
-        .outerjoin(
-            Article,
-            and_(Article.id == RelatedLink.target_article_id, _published()),
-        )
-        .where(RelatedLink.article_id.in_(article_ids))
-        .order_by(RelatedLink.article_id, RelatedLink.position)
-    )
-    out: dict[int, list[tuple[RelatedLink, Article | None]]] = defaultdict(list)
-    for link, article in rows:
-        if link.target_article_id is not None and article is None:
-            continue
-        out[link.article_id].append((link, article))
-    return out
-
-
-async def articles_sharing_topics(
     *, session: AsyncSession, article_ids: Sequence[int], depth: int = 40
-) -> dict[int, list[Article]]:
-    """For each article, up to `depth` other published articles sharing the most topics
-    with it (then newest first), in one statement for all of them."""
+) -> dict[int, RelatedCandidates]:
+    """Curated links and topic-sharing candidates for many articles, in one statement.
+
+    Candidates are ids only (up to `depth` each): callers load the few they show.
+    """
     mine = ArticleTopic.__table__.alias("mine")
     other = ArticleTopic.__table__.alias("other")
-    shared = func.count()
     ranked = (
         select(
             mine.c.article_id.label("source_id"),
@@ -384,7 +375,7 @@ async def articles_sharing_topics(
             func.row_number()
             .over(
                 partition_by=mine.c.article_id,
-                order_by=(shared.desc(), Article.published_at.desc(), Article.id.desc()),
+                order_by=(func.count().desc(), Article.published_at.desc(), Article.id.desc()),
             )
             .label("rank"),
         )
@@ -397,16 +388,41 @@ async def articles_sharing_topics(
         .group_by(mine.c.article_id, other.c.article_id, Article.published_at, Article.id)
         .subquery()
     )
-    rows = await session.execute(
-        select(ranked.c.source_id, Article)
-        .join(Article, Article.id == ranked.c.candidate_id)
-        .where(ranked.c.rank <= depth)
-        .order_by(ranked.c.source_id, ranked.c.rank)
-    )
-    out: dict[int, list[Article]] = defaultdict(list)
-    for source_id, article in rows:
-        out[source_id].append(article)
-    return out
+    curated = select(
+        RelatedLink.article_id.label("source_id"),
+        literal(0).label("tier"),
+        RelatedLink.position.label("rank"),
+        RelatedLink.id.label("link_id"),
+        RelatedLink.target_article_id.label("target_id"),
+        RelatedLink.url.label("url"),
+        RelatedLink.title.label("title"),
+        RelatedLink.label.label("label"),
+        RelatedLink.excerpt.label("excerpt"),
+    ).where(RelatedLink.article_id.in_(article_ids))
+    candidates = select(
+        ranked.c.source_id,
+        literal(1),
+        ranked.c.rank,
+        null(),
+        ranked.c.candidate_id,
+        null(),
+        null(),
+        null(),
+        null(),
+    ).where(ranked.c.rank <= depth)
+    both = union_all(curated, candidates).subquery()
+    rows = await session.execute(select(both).order_by(both.c.source_id, both.c.tier, both.c.rank))
+    links: dict[int, list[Any]] = defaultdict(list)
+    ranked_ids: dict[int, list[int]] = defaultdict(list)
+    for row in rows:
+        if row.tier == 0:
+            links[row.source_id].append(row)
+        else:
+            ranked_ids[row.source_id].append(row.target_id)
+    return {
+        source: RelatedCandidates(links.get(source, []), ranked_ids.get(source, []))
+        for source in set(links) | set(ranked_ids)
+    }
 
 
 async def topic_page(

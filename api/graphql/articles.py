@@ -21,7 +21,7 @@ from schema.reads import ArticleOrder as Order
 from schema.reads import PageError
 from schema.tables import Article as ArticleRow
 from schema.tables import ArticleStatus as StatusEnum
-from schema.tables import RelatedLink, TopicKind
+from schema.tables import TopicKind
 
 _STATUS = {
     None: "Where an article is in its life.",
@@ -275,17 +275,23 @@ class Article(graphene.ObjectType):
     ) -> list[RelatedPost]:
         if not 0 <= first <= 20:
             raise bad_input(PageError("first", "must be between 0 and 20"))
-        posts = [
-            _related_post(link, target, info)
-            for link, target in await _loaders(info).related_by_article_id.load(parent.id)
-        ][:first]
-        if len(posts) < first:
-            # Candidates come ranked, 40 deep: enough for 20 posts after skipping curated ones.
-            taken = {p.article.id for p in posts if p.article is not None}
-            candidates = await _loaders(info).sharing_topics_by_article_id.load(parent.id)
-            fallback = [a for a in candidates if a.id not in taken][: first - len(posts)]
-            posts += [_related_post(None, article, info) for article in fallback]
-        return posts
+        loaders = _loaders(info)
+        related = await loaders.related_by_article_id.load(parent.id)
+        curated_ids = [link.target_id for link in related.links if link.target_id is not None]
+        spare = [i for i in related.ranked_ids if i not in curated_ids][:first]
+        # One batched load for every target shown: curated ones and topic-sharing ones.
+        found = await loaders.article_by_id.load_many(curated_ids + spare)
+        articles = dict(zip(curated_ids + spare, found, strict=True))
+        posts = []
+        for link in related.links:
+            target = articles.get(link.target_id) if link.target_id is not None else None
+            if link.target_id is not None and target is None:
+                continue  # a link to an article that is not published leads nowhere
+            posts.append(_related_post(link, target, info))
+        for candidate in spare:
+            if articles.get(candidate) is not None:
+                posts.append(_related_post(None, articles[candidate], info))
+        return posts[:first]
 
     async def resolve_review(parent: ArticleRow, info: GraphQLResolveInfo) -> Any:
         return parent if parent.reviewer_id is not None and parent.reviewed_at else None
@@ -297,9 +303,7 @@ class Article(graphene.ObjectType):
         return await _json_ld(parent, info)  # JSONString serializes it
 
 
-def _related_post(
-    link: RelatedLink | None, target: ArticleRow | None, info: GraphQLResolveInfo
-) -> RelatedPost:
+def _related_post(link: Any, target: ArticleRow | None, info: GraphQLResolveInfo) -> RelatedPost:
     return RelatedPost(
         title=(link.title if link and link.title else None) or (target.title if target else ""),
         url=(link.url if link and link.url else None) or article_url(target, info),  # type: ignore[arg-type]

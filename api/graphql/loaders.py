@@ -64,10 +64,8 @@ class Loaders:
             lambda s, k: reads.references_of_articles(session=s, article_ids=k), list
         )
         self.related_by_article_id = loader(
-            lambda s, k: reads.related_of_articles(session=s, article_ids=k), list
-        )
-        self.sharing_topics_by_article_id = loader(
-            lambda s, k: reads.articles_sharing_topics(session=s, article_ids=k), list
+            lambda s, k: reads.related_of_articles(session=s, article_ids=k),
+            reads.RelatedCandidates([], []),
         )
         self.quotes_by_article_id = _QuotesLoader(context, self)
         self.quotes_by_expert_id = loader(

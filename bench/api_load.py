@@ -1,0 +1,259 @@
+"""API throughput under load: wrk, 64 connections, against the real server and a static ceiling.
+
+For SQLite and PostgreSQL: 1,000 synthetic articles (bench/synthetic.py) plus the seed are
+loaded, `healthcontent serve` runs one uvicorn worker (uvloop, httptools), and wrk drives the
+article-page query and the list-20 query. Next to it, in the same run, bench/static_app.py
+serves the very same response bytes: the ceiling for this stack. Prints a table and saves
+bench/results/api_load.json.
+
+    .venv/bin/python bench/api_load.py [--duration 10] [--databases sqlite,postgresql]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.synthetic import write_content  # noqa: E402
+from schema.db import create_engine  # noqa: E402
+from schema.migrate import upgrade  # noqa: E402
+from seed_data import SEED_DIR  # noqa: E402
+from seed_data.loader import load_paths  # noqa: E402
+
+PG_ADMIN_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+CONNECTIONS = 64
+ARTICLE_PAGE = """query ArticlePage($slug: String!) { article(slug: $slug) {
+  id slug title summary readingTimeMinutes url publishedAt body(format: HTML)
+  tableOfContents { anchor heading level }
+  sections { anchor heading level html quotes { text context expert { name } } }
+  topics { slug name kind } quotes { text context expert { name honorific specialty } }
+  experts { name } relatedPosts(first: 3) { title url excerpt label article { slug } }
+  review { reviewedAt } references { number key title doi } jsonLd } }"""
+LIST_20 = """query List { articles(first: 20) { totalCount pageInfo { hasNextPage endCursor }
+  edges { node { slug title summary readingTimeMinutes publishedAt topics { slug name } } } } }"""
+QUERIES = {
+    "article page": {"query": ARTICLE_PAGE, "variables": {"slug": "article-7"}},
+    "list 20": {"query": LIST_20},
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _post(port: int, payload: dict) -> bytes:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps(payload).encode(),
+        headers={"content-type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.read()
+
+
+def _wait(port: int, path: str = "/healthz") -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"server on port {port} did not start")
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _wrk(port: int, payload: dict, duration: int, workdir: Path) -> dict:
+    script = workdir / "post.lua"
+    body = json.dumps(payload).replace("\\", "\\\\").replace('"', '\\"')
+    script.write_text(
+        f'wrk.method = "POST"\nwrk.body = "{body}"\n'
+        'wrk.headers["Content-Type"] = "application/json"\n'
+    )
+    output = subprocess.run(
+        ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{duration}s", "--timeout", "10s", "--latency",
+         "-s", str(script),
+         f"http://127.0.0.1:{port}/graphql"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+
+    def latency_ms(label: str) -> float:
+        value, unit = re.search(rf"{label}\s+([\d.]+)(us|ms|s)\b", output).groups()  # type: ignore[union-attr]
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {
+        "requests": requests,
+        "req_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
+        "p50_ms": latency_ms("50%"),
+        "p99_ms": latency_ms("99%"),
+        "non_2xx": int(errors.group(1)) if errors else 0,
+    }
+
+
+def _measure(port: int, pid: int, payload: dict, duration: int, workdir: Path) -> dict:
+    _wrk(port, payload, 2, workdir)  # warm up: caches, connections, JIT-free but still
+    cpu = _cpu_seconds(pid)
+    result = _wrk(port, payload, duration, workdir)
+    result["cpu_ms_per_request"] = round(
+        (_cpu_seconds(pid) - cpu) * 1000 / max(result["requests"], 1), 3
+    )
+    return result
+
+
+async def _load(url: str, content: Path) -> None:
+    engine = create_engine(url)
+    try:
+        result = await load_paths(engine=engine, paths=[content, SEED_DIR])
+        assert result.ok, result.problems[:5]
+    finally:
+        await engine.dispose()
+
+
+async def _pg(statement: str) -> None:
+    conn = await asyncpg.connect(make_url(PG_ADMIN_URL).render_as_string(hide_password=False))
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+def _serve(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", *args],
+        cwd=ROOT, env={**os.environ, **env},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def _statements(port: int, payload: dict) -> int:
+    body = json.loads(_post(port, payload))
+    assert "errors" not in body, body
+    return int(body["extensions"]["queryStats"]["sqlStatements"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "api_load.json")
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        content = write_content(workdir / "content", 1000)
+        for database in args.databases.split(","):
+            pg_name = None
+            if database == "sqlite":
+                url = f"sqlite:///{workdir / 'bench.db'}"
+            else:
+                pg_name = f"hc_bench_{uuid.uuid4().hex[:10]}"
+                asyncio.run(_pg(f"CREATE DATABASE {pg_name}"))
+                url = (
+                    make_url(PG_ADMIN_URL)
+                    .set(database=pg_name)
+                    .render_as_string(hide_password=False)
+                )
+            try:
+                upgrade(url)
+                asyncio.run(_load(url, content))
+                for name, payload in QUERIES.items():
+                    # Statements per request from a server with QUERY_STATS on (not timed).
+                    port = _free_port()
+                    probe = _serve(["api.cli", "serve", "--port", str(port)],
+                                   {"DATABASE_URL": url, "QUERY_STATS": "1"})  # fmt: skip
+                    try:
+                        _wait(port)
+                        statements = _statements(port, payload)
+                    finally:
+                        probe.terminate()
+                        probe.wait()
+                    port = _free_port()
+                    server = _serve(["api.cli", "serve", "--port", str(port)],
+                                    {"DATABASE_URL": url})  # fmt: skip
+                    static_file = workdir / "static.json"
+                    try:
+                        _wait(port)
+                        # The ceiling serves exactly the bytes this server answers with.
+                        static_file.write_bytes(_post(port, payload))
+                        api = _measure(port, server.pid, payload, args.duration, workdir)
+                    finally:
+                        server.terminate()
+                        server.wait()
+                    port = _free_port()
+                    static = _serve(
+                        ["uvicorn", "bench.static_app:create_app", "--factory", "--port",
+                         str(port), "--loop", "uvloop", "--http", "httptools", "--log-level",
+                         "warning"],
+                        {"STATIC_RESPONSE_FILE": str(static_file)},
+                    )  # fmt: skip
+                    try:
+                        _wait(port)
+                        ceiling = _measure(port, static.pid, payload, args.duration, workdir)
+                    finally:
+                        static.terminate()
+                        static.wait()
+                    row = {
+                        "database": database,
+                        "query": name,
+                        "response_bytes": len(static_file.read_bytes()),
+                        "sql_statements": statements,
+                        "api": api,
+                        "static_ceiling": ceiling,
+                    }
+                    rows.append(row)
+                    print(
+                        f"{database:<10} {name:<12} {api['req_per_s']:>7.0f} req/s "
+                        f"p50 {api['p50_ms']:.1f} ms p99 {api['p99_ms']:.1f} ms "
+                        f"{api['cpu_ms_per_request']:.2f} ms CPU/req {statements} SQL | "
+                        f"static {ceiling['req_per_s']:.0f} req/s "
+                        f"({ceiling['cpu_ms_per_request']:.2f} ms CPU/req)",
+                        flush=True,
+                    )
+            finally:
+                if pg_name:
+                    asyncio.run(_pg(f"DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)"))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(
+        json.dumps(
+            {
+                "date": time.strftime("%Y-%m-%d"),
+                "cpus": os.cpu_count(),
+                "connections": CONNECTIONS,
+                "duration_s": args.duration,
+                "articles": 1002,
+                "rows": rows,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    print(f"saved {args.out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
