@@ -53,9 +53,12 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
             settings=settings, sessions=request.app.state.sessions, request_id=request_id
         )
         try:
-            response = await handle(
-                request, schema=graphql_schema, documents=documents, context=context
-            )
+            try:
+                response = await handle(
+                    request, schema=graphql_schema, documents=documents, context=context
+                )
+            finally:
+                await context.close()
         except Exception:
             log.exception("request %s failed", request_id)
             response = JSONResponse(
