@@ -6,6 +6,7 @@ message, never a 500; results carry `errors` only when there are some.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
@@ -233,7 +234,28 @@ async def handle(
         body["data"] = result.data
     if context.settings.query_stats:
         body["extensions"] = {"queryStats": context.stats.as_extension()}
-    return _response(body, request_error_status if request_failed else 200, media_type)
+    if request_failed:
+        return _response(body, request_error_status, media_type)
+    return _cacheable(request, body, media_type, context, cache=not result.errors)
+
+
+def _cacheable(
+    request: Request, body: dict[str, Any], media_type: str, context: RequestContext, cache: bool
+) -> Response:
+    """GET answers without errors may be cached (by a CDN, say) and revalidated by ETag;
+    everything else is `no-store`."""
+    content = orjson.dumps(body)
+    if request.method == "POST" or not cache or context.settings.query_stats:
+        return Response(content, media_type=media_type, headers={"cache-control": "no-store"})
+    etag = f'"{hashlib.blake2b(content, digest_size=16).hexdigest()}"'
+    headers = {
+        "cache-control": f"public, max-age={context.settings.cache_max_age}",
+        "etag": etag,
+        "vary": "accept",
+    }
+    if etag in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:
+        return Response(status_code=304, headers=headers)
+    return Response(content, media_type=media_type, headers=headers)
 
 
 def new_request_id() -> str:

@@ -104,3 +104,25 @@ def test_query_stats_in_extensions_when_enabled(api: Api) -> None:
 
     assert stats["sqlStatements"] == 1
     assert stats["durationMs"] > 0
+
+
+def test_get_queries_are_cacheable_and_revalidate_by_etag(database_url: str) -> None:
+    from starlette.testclient import TestClient
+
+    from api.app import create_app
+    from api.settings import ApiSettings
+
+    app = create_app(ApiSettings(database_url=database_url, cache_max_age=120))
+    with TestClient(app) as client:
+        params = {"query": QUERY}
+        first = client.get("/graphql", params=params)
+        again = client.get(
+            "/graphql", params=params, headers={"if-none-match": first.headers["etag"]}
+        )
+        posted = client.post("/graphql", json=params)
+        failed = client.get("/graphql", params={"query": "{ articles(first: 500) { totalCount } }"})
+
+    assert first.headers["cache-control"] == "public, max-age=120"
+    assert again.status_code == 304 and again.content == b""
+    assert posted.headers["cache-control"] == "no-store"
+    assert failed.headers["cache-control"] == "no-store"
