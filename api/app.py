@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -22,6 +23,14 @@ from schema.db import create_engine, is_sqlite, session_factory
 log = logging.getLogger("healthcontent.app")
 
 
+def _statement_timeout(settings: ApiSettings) -> dict[str, Any]:
+    """PostgreSQL cancels any statement of the API that runs longer than this."""
+    if is_sqlite(settings.database_url):
+        return {}
+    timeout_ms = str(settings.statement_timeout_ms)
+    return {"connect_args": {"server_settings": {"statement_timeout": timeout_ms}}}
+
+
 def create_app(settings: ApiSettings | None = None) -> Starlette:
     settings = settings or ApiSettings()
     graphql_schema = schema.graphql_schema
@@ -36,6 +45,7 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
             # SQLite reads run in autocommit (writes commit or roll back themselves), so a
             # rollback when a connection returns to the pool is a wasted thread round-trip.
             pool_reset_on_return=None if is_sqlite(settings.database_url) else "rollback",
+            **_statement_timeout(settings),
         )
         count_statements(engine)
         app.state.engine = engine

@@ -56,6 +56,7 @@ class RequestContext:
     _loaders: Loaders | None = None
     _session: AsyncSession | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _closed: bool = False
 
     def __post_init__(self) -> None:
         _current_stats.set(self.stats)
@@ -77,12 +78,23 @@ class RequestContext:
         connection checkout, a check-in and their round-trips for every batch.
         """
         async with self._lock:
+            if self._closed:
+                # graphql-core lets sibling resolvers run on after a failed field has already
+                # ended the response; they must not open a session nobody will close.
+                raise RequestFinished(self.request_id)
             if self._session is None:
                 self._session = self.sessions()
             yield self._session
 
     async def close(self) -> None:
-        """End the request's session (and give its connection back)."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        """End the request: wait for a batch in flight, give the connection back, and refuse
+        any later use."""
+        async with self._lock:
+            self._closed = True
+            if self._session is not None:
+                await self._session.close()
+                self._session = None
+
+
+class RequestFinished(RuntimeError):
+    """A resolver still running after its request was answered."""

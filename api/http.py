@@ -167,7 +167,13 @@ def _format_errors(errors: list[GraphQLError], context: RequestContext) -> list[
 
 
 def _response(body: dict[str, Any], status: int, media_type: str, **headers: str) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type=media_type, headers=headers)
+    """A response no cache may keep (request errors, failures): only `_cacheable` allows it."""
+    return Response(
+        orjson.dumps(body),
+        status_code=status,
+        media_type=media_type,
+        headers={"cache-control": "no-store", **headers},
+    )
 
 
 async def handle(
@@ -247,13 +253,18 @@ def _cacheable(
     content = orjson.dumps(body)
     if request.method == "POST" or not cache or context.settings.query_stats:
         return Response(content, media_type=media_type, headers={"cache-control": "no-store"})
-    etag = f'"{hashlib.blake2b(content, digest_size=16).hexdigest()}"'
+    # Each media type is its own representation, so it gets its own ETag.
+    digest = hashlib.blake2b(content, digest_size=16, key=media_type.encode()[:64])
+    etag = f'"{digest.hexdigest()}"'
     headers = {
         "cache-control": f"public, max-age={context.settings.cache_max_age}",
         "etag": etag,
         "vary": "accept",
     }
-    if etag in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:
+    # If-None-Match compares weakly: W/"x" matches "x", and * matches anything.
+    given = request.headers.get("if-none-match", "").split(",")
+    wanted = {tag.strip().removeprefix("W/") for tag in given}
+    if etag in wanted or "*" in wanted:
         return Response(status_code=304, headers=headers)
     return Response(content, media_type=media_type, headers=headers)
 

@@ -18,6 +18,7 @@ class ApiSettings(Settings):
     # Connections kept open; requests beyond them wait for one rather than opening more
     # (opening and closing connections under load costs far more than waiting).
     db_pool_size: int = 10
+    statement_timeout_ms: int = 5000  # PostgreSQL cancels any longer statement of the API
     cache_max_age: int = 60  # seconds a CDN or browser may keep a GET query's answer
     graphiql: bool = True  # serve GraphiQL to browsers at GET /graphql
     graphiql_assets_dir: Path = PROJECT_ROOT / "graphiql" / "node_modules"

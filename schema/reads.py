@@ -156,6 +156,8 @@ def _cursor_shape(order: ArticleOrder) -> tuple[type, type]:
 
 
 _WORD = re.compile(r"\w+")
+MAX_SEARCH_WORDS = 16
+MAX_SEARCH_CHARS = 200
 
 
 def search_scores(dialect: str, query: str) -> Any:
@@ -166,9 +168,13 @@ def search_scores(dialect: str, query: str) -> Any:
     type), the same on both databases. Stemmed (Porter / english); the title weighs more
     than the summary, the summary more than the body.
     """
+    if len(query) > MAX_SEARCH_CHARS:
+        raise PageError("search", f"at most {MAX_SEARCH_CHARS} characters")
     words = _WORD.findall(query)
     if not words:
         raise PageError("search", "give at least one word to search for")
+    if len(words) > MAX_SEARCH_WORDS:
+        raise PageError("search", f"at most {MAX_SEARCH_WORDS} words")
     if dialect == "sqlite":
         quoted = [f'"{w}"' for w in words]
         quoted[-1] += "*"
@@ -182,11 +188,17 @@ def search_scores(dialect: str, query: str) -> Any:
             .subquery("search")
         )
     terms = " & ".join([*words[:-1], f"{words[-1]}:*"])  # words are \w+: nothing to escape
-    tsquery = func.to_tsquery(literal_column("'english'::regconfig"), terms)
+    # Parsed once (a materialized CTE), not once per row, whatever plan PostgreSQL picks.
+    parsed = (
+        select(func.to_tsquery(literal_column("'english'::regconfig"), terms).label("query"))
+        .cte("search_query")
+        .prefix_with("MATERIALIZED")
+    )
     vector = literal_column("article.search_vector")
     return (
-        select(Article.id.label("id"), (-func.ts_rank(vector, tsquery)).label("score"))
-        .where(vector.op("@@")(tsquery))
+        select(Article.id.label("id"), (-func.ts_rank(vector, parsed.c.query)).label("score"))
+        .select_from(Article.__table__.join(parsed, literal_column("true")))
+        .where(vector.op("@@")(parsed.c.query))
         .subquery("search")
     )
 

@@ -126,3 +126,35 @@ def test_get_queries_are_cacheable_and_revalidate_by_etag(database_url: str) -> 
     assert again.status_code == 304 and again.content == b""
     assert posted.headers["cache-control"] == "no-store"
     assert failed.headers["cache-control"] == "no-store"
+
+
+def test_failed_gets_are_not_cacheable_and_etags_follow_the_media_type(database_url: str) -> None:
+    from starlette.testclient import TestClient
+
+    from api.app import create_app
+    from api.settings import ApiSettings
+
+    app = create_app(ApiSettings(database_url=database_url))
+    with TestClient(app) as client:
+        invalid = client.get("/graphql", params={"query": "{ nope }"})
+        as_json = client.get(
+            "/graphql", params={"query": QUERY}, headers={"accept": "application/json"}
+        )
+        as_new = client.get(
+            "/graphql", params={"query": QUERY}, headers={"accept": GRAPHQL_RESPONSE}
+        )
+        weak = client.get(
+            "/graphql",
+            params={"query": QUERY},
+            headers={"accept": "application/json", "if-none-match": f"W/{as_json.headers['etag']}"},
+        )
+        other = client.get(
+            "/graphql",
+            params={"query": QUERY},
+            headers={"accept": GRAPHQL_RESPONSE, "if-none-match": as_json.headers["etag"]},
+        )
+
+    assert invalid.headers["cache-control"] == "no-store"
+    assert as_json.headers["etag"] != as_new.headers["etag"]
+    assert weak.status_code == 304
+    assert other.status_code == 200  # another representation's ETag does not validate this one

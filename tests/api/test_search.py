@@ -71,3 +71,11 @@ def test_the_index_follows_edits(api: Api, database_url: str, content_dir: Path)
     assert _slugs(api, "calcified") == ["magnesium-for-kidney-stones"]
     assert _slugs(api, "crystallized") == []
     assert load(database_url, SEED_DIR).ok
+
+
+def test_long_searches_are_refused_before_they_reach_the_database(api: Api) -> None:
+    for text, limit in ((" ".join(["pain"] * 17), "at most 16 words"), ("p" * 201, "200")):
+        [error] = api.post(SEARCH, {"q": text}).json()["errors"]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+        assert limit in error["message"]
+    assert api.data(SEARCH, {"q": " ".join(["pain"] * 16)})["articles"]["totalCount"] == 1
