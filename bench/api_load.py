@@ -22,22 +22,18 @@ import sys
 import tempfile
 import time
 import urllib.request
-import uuid
 from pathlib import Path
-
-import asyncpg
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.databases import fresh_database  # noqa: E402
 from bench.synthetic import write_content  # noqa: E402
 from schema.db import create_engine  # noqa: E402
 from schema.migrate import upgrade  # noqa: E402
 from seed_data import SEED_DIR  # noqa: E402
 from seed_data.loader import load_paths  # noqa: E402
 
-PG_ADMIN_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 CONNECTIONS = 64
 ARTICLE_PAGE = """query ArticlePage($slug: String!) { article(slug: $slug) {
   id slug title summary readingTimeMinutes url publishedAt body(format: HTML)
@@ -134,14 +130,6 @@ async def _load(url: str, content: Path) -> None:
         await engine.dispose()
 
 
-async def _pg(statement: str) -> None:
-    conn = await asyncpg.connect(make_url(PG_ADMIN_URL).render_as_string(hide_password=False))
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
 def _serve(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", *args],
@@ -167,18 +155,7 @@ def main() -> None:
         workdir = Path(tmp)
         content = write_content(workdir / "content", 1000)
         for database in args.databases.split(","):
-            pg_name = None
-            if database == "sqlite":
-                url = f"sqlite:///{workdir / 'bench.db'}"
-            else:
-                pg_name = f"hc_bench_{uuid.uuid4().hex[:10]}"
-                asyncio.run(_pg(f"CREATE DATABASE {pg_name}"))
-                url = (
-                    make_url(PG_ADMIN_URL)
-                    .set(database=pg_name)
-                    .render_as_string(hide_password=False)
-                )
-            try:
+            with fresh_database(database, workdir) as url:
                 upgrade(url)
                 asyncio.run(_load(url, content))
                 for name, payload in QUERIES.items():
@@ -234,9 +211,6 @@ def main() -> None:
                         f"({ceiling['cpu_ms_per_request']:.2f} ms CPU/req)",
                         flush=True,
                     )
-            finally:
-                if pg_name:
-                    asyncio.run(_pg(f"DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)"))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
         json.dumps(
@@ -252,7 +226,7 @@ def main() -> None:
         )
         + "\n"
     )
-    print(f"saved {args.out.relative_to(ROOT)}")
+    print(f"saved {args.out}")
 
 
 if __name__ == "__main__":

@@ -21,21 +21,16 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
-
-import asyncpg
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.databases import fresh_database  # noqa: E402
 from bench.synthetic import write_content  # noqa: E402
 from schema.db import create_engine  # noqa: E402
 from schema.migrate import upgrade  # noqa: E402
 from seed_data.loader import load_paths  # noqa: E402
-
-PG_ADMIN_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def _cpu_seconds() -> float:
@@ -59,23 +54,6 @@ async def _timed_load(url: str, content: Path) -> tuple[float, float, dict]:
     return wall, cpu, result.counts["articles"]
 
 
-async def _pg(statement: str) -> None:
-    conn = await asyncpg.connect(make_url(PG_ADMIN_URL).render_as_string(hide_password=False))
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
-def _fresh_database(kind: str, workdir: Path) -> tuple[str, str | None]:
-    if kind == "sqlite":
-        path = workdir / f"{uuid.uuid4().hex}.db"
-        return f"sqlite:///{path}", None
-    name = f"hc_bench_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_pg(f"CREATE DATABASE {name}"))
-    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False), name
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=5000)
@@ -92,14 +70,10 @@ def main() -> None:
         figures = []
         for kind in args.databases.split(","):
             for run in range(1, args.repeat + 1):
-                url, pg_name = _fresh_database(kind, workdir)
-                try:
+                with fresh_database(kind, workdir) as url:
                     upgrade(url)
                     first = asyncio.run(_timed_load(url, content))
                     second = asyncio.run(_timed_load(url, content))
-                finally:
-                    if pg_name:
-                        asyncio.run(_pg(f"DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)"))
                 assert first[2]["created"] == args.articles, first[2]
                 assert second[2]["unchanged"] == args.articles, second[2]
                 row = {
@@ -146,7 +120,7 @@ def main() -> None:
         )
         + "\n"
     )
-    print(f"saved {args.out.relative_to(ROOT)}")
+    print(f"saved {args.out}")
 
 
 if __name__ == "__main__":

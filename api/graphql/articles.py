@@ -11,10 +11,9 @@ from graphql import GraphQLResolveInfo
 from api.graphql.relay import (
     Node,
     bad_input,
-    connection,
     connection_types,
     page_arguments,
-    page_request,
+    paged,
 )
 from schema import reads
 from schema.reads import ArticleOrder as Order
@@ -416,19 +415,19 @@ async def article_connection(
 ) -> Any:
     search = args.get("search")
     default = Order.RELEVANCE if search is not None else Order.NEWEST
-    try:
-        async with info.context.session() as session:
-            page = await reads.article_page(
-                session=session,
-                page=page_request(args),
-                order=Order(getattr(args.get("order_by"), "value", None) or default),
-                filters=reads.article_filter(topic_id=topic_id, expert_id=expert_id),
-                search=search,
-                with_total=True,
-            )
-    except PageError as error:
-        raise bad_input(error) from None
-    return connection(ArticleConnection, page)
+    return await paged(
+        info,
+        ArticleConnection,
+        args,
+        lambda session, page: reads.article_page(
+            session=session,
+            page=page,
+            order=Order(getattr(args.get("order_by"), "value", None) or default),
+            filters=reads.article_filter(topic_id=topic_id, expert_id=expert_id),
+            search=search,
+            with_total=True,
+        ),
+    )
 
 
 class ArticleQueries(graphene.ObjectType):

@@ -10,14 +10,11 @@ from graphql import GraphQLResolveInfo
 from api.graphql.articles import article_connection, article_list_arguments
 from api.graphql.relay import (
     Node,
-    bad_input,
-    connection,
     connection_types,
     page_arguments,
-    page_request,
+    paged,
 )
 from schema import reads
-from schema.reads import PageError
 from schema.tables import Expert as ExpertRow
 from schema.tables import Quote as QuoteRow
 
@@ -131,9 +128,9 @@ class ExpertQueries(graphene.ObjectType):
         return await info.context.loaders.expert_by_slug.load(slug)
 
     async def resolve_experts(root: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
-        try:
-            async with info.context.session() as session:
-                page = await reads.expert_page(session=session, page=page_request(args))
-        except PageError as error:
-            raise bad_input(error) from None
-        return connection(ExpertConnection, page)
+        return await paged(
+            info,
+            ExpertConnection,
+            args,
+            lambda session, page: reads.expert_page(session=session, page=page),
+        )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import graphene
 from graphql import GraphQLError, GraphQLResolveInfo
 from graphql_relay import from_global_id
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from schema.reads import MAX_PAGE, Page, PageError, PageRequest
 
@@ -131,3 +133,19 @@ def connection_types(node: str, description: str) -> tuple[type[Any], type[Any]]
     )
     conn.Edge = edge
     return edge, conn
+
+
+async def paged(
+    info: GraphQLResolveInfo,
+    connection_type: type[Any],
+    args: dict[str, Any],
+    fetch: Callable[[AsyncSession, PageRequest], Awaitable[Page]],
+) -> Any:
+    """Run `fetch` for the page `args` ask for, in the request's session; a bad page request
+    becomes a BAD_USER_INPUT error naming the argument."""
+    try:
+        async with info.context.session() as session:
+            page = await fetch(session, page_request(args))
+    except PageError as error:
+        raise bad_input(error) from None
+    return connection(connection_type, page)

@@ -10,14 +10,11 @@ from graphql import GraphQLResolveInfo
 from api.graphql.articles import article_connection, article_list_arguments
 from api.graphql.relay import (
     Node,
-    bad_input,
-    connection,
     connection_types,
     page_arguments,
-    page_request,
+    paged,
 )
 from schema import reads
-from schema.reads import PageError
 from schema.tables import Topic as TopicRow
 from schema.tables import TopicKind as KindEnum
 
@@ -96,13 +93,10 @@ class TopicQueries(graphene.ObjectType):
 
     async def resolve_topics(root: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
         kind = args.get("kind")
-        try:
-            async with info.context.session() as session:
-                page = await reads.topic_page(
-                    session=session,
-                    page=page_request(args),
-                    kind=KindEnum(getattr(kind, "value", kind)) if kind else None,
-                )
-        except PageError as error:
-            raise bad_input(error) from None
-        return connection(TopicConnection, page)
+        kind_value = KindEnum(getattr(kind, "value", kind)) if kind else None
+        return await paged(
+            info,
+            TopicConnection,
+            args,
+            lambda session, page: reads.topic_page(session=session, page=page, kind=kind_value),
+        )
