@@ -232,6 +232,48 @@ def article_filter(*, topic_id: int | None = None, expert_id: int | None = None)
     return clauses
 
 
+async def _keyset_page(
+    session: AsyncSession,
+    *,
+    rows_of: Select[Any],
+    count_of: Select[Any],
+    columns: Sequence[Any],
+    descending: bool,
+    kind: str,
+    shape: Sequence[type],
+    page: PageRequest,
+) -> Page:
+    """One page of `rows_of` by keyset on `columns` (never OFFSET), with the total (from
+    `count_of`) in the same statement. Cursors carry the key values and the list's `kind`."""
+    size, backward = page.limit()
+    total = count_of.scalar_subquery().label("total")
+    statement = rows_of.add_columns(*columns, total)
+    key = tuple_(*columns)
+    for argument, cursor in (("after", page.after), ("before", page.before)):
+        if cursor is None:
+            continue
+        values = tuple_(*decode_cursor(cursor, kind, argument, shape))
+        # "after" means later in list order; list order runs down the key when descending.
+        after = argument == "after"
+        statement = statement.where(key < values if after == descending else key > values)
+    # Backward pages are read in reverse order from `before`, then put back in order.
+    reverse = descending != backward
+    statement = statement.order_by(*(c.desc() if reverse else c.asc() for c in columns))
+    rows = (await session.execute(statement.limit(size + 1))).all()
+    count = rows[0][-1] if rows else (await session.execute(count_of)).scalar_one()
+    kept = rows[:size]
+    if backward:
+        kept.reverse()
+    width = len(columns)
+    return Page(
+        rows=[row[0] for row in kept],
+        cursors=[encode_cursor(kind, list(row[1 : 1 + width])) for row in kept],
+        has_next=len(rows) > size if not backward else page.before is not None,
+        has_previous=len(rows) > size if backward else page.after is not None,
+        total=count,
+    )
+
+
 async def article_page(
     *,
     session: AsyncSession,
@@ -239,10 +281,8 @@ async def article_page(
     order: ArticleOrder = ArticleOrder.NEWEST,
     filters: Sequence[Any] = (),
     search: str | None = None,
-    with_total: bool = False,
 ) -> Page:
-    """One page of articles by keyset (never OFFSET), with the total in the same statement."""
-    size, backward = page.limit()
+    """One page of published articles: filtered, searched (ranked) and ordered."""
     scores = None
     if search is not None:
         scores = search_scores(session.get_bind().dialect.name, search)
@@ -255,46 +295,21 @@ async def article_page(
     else:
         columns, descending = _order_columns(order)
         shape = _cursor_shape(order)
-    kind = order.value
 
     def matching(statement: Any) -> Any:
         if scores is not None:
             statement = statement.join(scores, scores.c.id == Article.id)
         return statement.where(*filters)
 
-    statement: Select[Any] = matching(select(Article, *columns))
-    if with_total:
-        total = matching(select(func.count()).select_from(Article)).scalar_subquery()
-        statement = statement.add_columns(total.label("total"))
-    for argument, cursor in (("after", page.after), ("before", page.before)):
-        if cursor is None:
-            continue
-        values = decode_cursor(cursor, kind, argument, shape)
-        key = tuple_(*columns)
-        later = key < tuple_(*values) if descending else key > tuple_(*values)
-        earlier = key > tuple_(*values) if descending else key < tuple_(*values)
-        statement = statement.where(later if argument == "after" else earlier)
-    # Backward pages are read in reverse order from `before`, then put back in order.
-    reverse = descending != backward
-    statement = statement.order_by(*(c.desc() if reverse else c.asc() for c in columns))
-    rows = (await session.execute(statement.limit(size + 1))).all()
-    if with_total and rows:
-        total_count: int | None = rows[0][-1]
-    elif with_total:
-        count = matching(select(func.count()).select_from(Article))
-        total_count = (await session.execute(count)).scalar_one()
-    else:
-        total_count = None
-    kept = rows[:size]
-    if backward:
-        kept.reverse()
-    key_width = len(columns)
-    return Page(
-        rows=[row[0] for row in kept],
-        cursors=[encode_cursor(kind, list(row[1 : 1 + key_width])) for row in kept],
-        has_next=len(rows) > size if not backward else page.before is not None,
-        has_previous=len(rows) > size if backward else page.after is not None,
-        total=total_count,
+    return await _keyset_page(
+        session,
+        rows_of=matching(select(Article)),
+        count_of=matching(select(func.count()).select_from(Article)),
+        columns=columns,
+        descending=descending,
+        kind=order.value,
+        shape=shape,
+        page=page,
     )
 
 
@@ -442,50 +457,29 @@ async def topic_page(
 ) -> Page:
     """Topics by name (keyset on name, id)."""
     filters = [Topic.kind == kind] if kind else []
-    return await _simple_page(session, Topic, "topic", [Topic.name, Topic.id], filters, page)
+    return await _keyset_page(
+        session,
+        rows_of=select(Topic).where(*filters),
+        count_of=select(func.count()).select_from(Topic).where(*filters),
+        columns=[Topic.name, Topic.id],
+        descending=False,
+        kind="topic",
+        shape=(str, int),
+        page=page,
+    )
 
 
 async def expert_page(*, session: AsyncSession, page: PageRequest) -> Page:
     """Experts by name (keyset on name, id)."""
-    return await _simple_page(session, Expert, "expert", [Expert.name, Expert.id], [], page)
-
-
-async def _simple_page(
-    session: AsyncSession,
-    table: type[Any],
-    kind: str,
-    columns: list[Any],
-    filters: list[Any],
-    page: PageRequest,
-) -> Page:
-    size, backward = page.limit()
-    total = select(func.count()).select_from(table).where(*filters).scalar_subquery()
-    statement = select(table, total.label("total")).where(*filters)
-    for argument, cursor in (("after", page.after), ("before", page.before)):
-        if cursor is None:
-            continue
-        values = decode_cursor(cursor, kind, argument, (str, int))
-        key = tuple_(*columns)
-        statement = statement.where(
-            key > tuple_(*values) if argument == "after" else key < tuple_(*values)
-        )
-    statement = statement.order_by(*(c.desc() if backward else c.asc() for c in columns))
-    rows = (await session.execute(statement.limit(size + 1))).all()
-    items = [row[0] for row in rows[:size]]
-    if rows:
-        count = rows[0][1]
-    else:
-        count_all = select(func.count()).select_from(table).where(*filters)
-        count = (await session.execute(count_all)).scalar_one()
-    more = len(rows) > size
-    if backward:
-        items.reverse()
-    return Page(
-        rows=items,
-        cursors=[encode_cursor(kind, [getattr(i, c.key) for c in columns]) for i in items],
-        has_next=more if not backward else page.before is not None,
-        has_previous=more if backward else page.after is not None,
-        total=count,
+    return await _keyset_page(
+        session,
+        rows_of=select(Expert),
+        count_of=select(func.count()).select_from(Expert),
+        columns=[Expert.name, Expert.id],
+        descending=False,
+        kind="expert",
+        shape=(str, int),
+        page=page,
     )
 
 

@@ -425,7 +425,6 @@ async def article_connection(
             order=Order(getattr(args.get("order_by"), "value", None) or default),
             filters=reads.article_filter(topic_id=topic_id, expert_id=expert_id),
             search=search,
-            with_total=True,
         ),
     )
 
