@@ -6,7 +6,8 @@ import argparse
 import asyncio
 import sys
 
-from schema.db import create_engine
+from schema import keys
+from schema.db import create_engine, open_session
 from schema.migrate import current_revision, upgrade
 from schema.settings import SettingsError, load_settings
 from seed_data import cli as seed_cli
@@ -45,6 +46,61 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _keys(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    return asyncio.run(_run_keys(args, settings.database_url))
+
+
+async def _run_keys(args: argparse.Namespace, url: str) -> int:
+    engine = create_engine(url)
+    try:
+        if args.keys_command == "create":
+            try:
+                scopes = keys.parse_scopes(args.scopes or "")
+                origins = [keys.parse_origin(o) for o in args.origin]
+                rate = keys.parse_rate(args.rate) if args.rate else None
+                async with open_session(engine, write=True) as session:
+                    new = await keys.create_key(
+                        session,
+                        name=args.name,
+                        scopes=scopes,
+                        origins=origins,
+                        rate_per_minute=rate,
+                    )
+            except keys.KeyProblem as exc:
+                print(f"healthcontent keys: {exc}", file=sys.stderr)
+                return 1
+            print(new.token)
+            print(
+                f"Key {args.name!r} created (scopes: {', '.join(scopes) or 'none'}). "
+                "This is the only time it is shown: store it now.",
+                file=sys.stderr,
+            )
+            return 0
+        if args.keys_command == "revoke":
+            try:
+                async with open_session(engine, write=True) as session:
+                    await keys.revoke_key(session, args.name)
+            except keys.KeyProblem as exc:
+                print(f"healthcontent keys: {exc}", file=sys.stderr)
+                return 1
+            print(f"Key {args.name!r} revoked.")
+            return 0
+        async with open_session(engine) as session:
+            rows = await keys.list_keys(session)
+        print(f"{'NAME':<24} {'PREFIX':<12} {'SCOPES':<16} {'RATE':<10} {'STATUS':<8} ORIGINS")
+        for row in rows:
+            rate = f"{row.rate_per_minute}/min" if row.rate_per_minute else "default"
+            status = "revoked" if row.revoked_at else "active"
+            print(
+                f"{row.name:<24} {row.prefix:<12} {','.join(row.scopes) or '-':<16} "
+                f"{rate:<10} {status:<8} {' '.join(row.origins) or '-'}"
+            )
+        return 0
+    finally:
+        await engine.dispose()
+
+
 def _print_schema(args: argparse.Namespace) -> int:
     from api.graphql.schema import schema
 
@@ -79,6 +135,23 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="processes (default: 1)")
     serve.set_defaults(handler=_serve)
+
+    keys_parser = commands.add_parser("keys", help="create, list and revoke API keys")
+    keys_commands = keys_parser.add_subparsers(dest="keys_command", required=True)
+    create = keys_commands.add_parser("create", help="make a key and print it (once)")
+    create.add_argument("--name", required=True, help="who holds it, e.g. partner-acme")
+    create.add_argument("--scopes", default="", help="comma-separated: preview, write")
+    create.add_argument(
+        "--origin",
+        action="append",
+        default=[],
+        help="a browser origin allowed to call with this key (CORS); repeat for more",
+    )
+    create.add_argument("--rate", help="its rate limit, e.g. 600/min (default: RATE_LIMIT_KEY)")
+    keys_commands.add_parser("list", help="list keys (never the keys themselves)")
+    revoke = keys_commands.add_parser("revoke", help="revoke a key by name, at once")
+    revoke.add_argument("name")
+    keys_parser.set_defaults(handler=_keys)
 
     schema_command = commands.add_parser("schema", help="print the GraphQL schema (SDL)")
     schema_command.set_defaults(handler=_print_schema)

@@ -56,6 +56,16 @@ class ArticleStatus(StrEnum):
     ARCHIVED = "archived"
 
 
+class RevisionAction(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    PUBLISH = "publish"
+    UNPUBLISH = "unpublish"
+    ARCHIVE = "archive"
+    DELETE = "delete"
+    LOAD = "load"  # written by the seed loader
+
+
 class TopicKind(StrEnum):
     SUPPLEMENT = "supplement"
     CONDITION = "condition"
@@ -91,6 +101,7 @@ class Expert(ExpertBase, table=True):
     __tablename__ = "expert"
 
     id: int | None = Field(default=None, primary_key=True)
+    version: int = Field(default=1)
     content_hash: str = Field(max_length=64)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -119,6 +130,7 @@ class Topic(TopicBase, table=True):
     parent_id: int | None = Field(
         default=None, foreign_key="topic.id", ondelete="SET NULL", index=True
     )
+    version: int = Field(default=1)
     content_hash: str = Field(max_length=64)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -248,3 +260,50 @@ class Reference(SQLModel, table=True):
     year: int | None = None
     publisher: str | None = Field(default=None, max_length=300)
     position: int
+
+
+class ArticleRevision(SQLModel, table=True):
+    """One version of an article as an editor would write it, with who made it and when.
+
+    Every write of an article (GraphQL mutation or seed load) adds one, so every version
+    stays readable, the current one included. Kept when the article is deleted.
+    """
+
+    __tablename__ = "article_revision"
+    __table_args__ = (
+        sa.CheckConstraint(_check_in("action", RevisionAction), name="action"),
+        sa.Index("ix_article_revision_article_id_version", "article_id", "version"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: int | None = Field(default=None, foreign_key="article.id", ondelete="SET NULL")
+    article_slug: str = Field(max_length=200)
+    version: int
+    action: RevisionAction = Field(sa_type=sa.String(16))
+    # The article in its input form (ArticleInput as JSON): body Markdown, topics, quotes...
+    snapshot: dict[str, Any] = Field(sa_type=JSON)
+    changed_by: str = Field(max_length=100)
+    changed_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+# --- Access ----------------------------------------------------------------------------------
+
+
+class ApiKey(SQLModel, table=True):
+    """An API key: who holds it, what it may do, where it may be used from, how often.
+
+    Only a SHA-256 digest of the key is stored; `prefix` (public, part of the key) finds the
+    row, and the digest is compared in constant time.
+    """
+
+    __tablename__ = "api_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    prefix: str = Field(max_length=16, unique=True)
+    key_hash: str = Field(max_length=64)
+    scopes: list[str] = Field(default_factory=list, sa_type=JSON)
+    origins: list[str] = Field(default_factory=list, sa_type=JSON)
+    rate_per_minute: int | None = None  # None: the service's default for keys
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    revoked_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,7 +1,7 @@
 """Write content: plan a batch (validate, render what changed), then apply it in one transaction.
 
 Upserts by slug. An item whose content hash matches the stored one is left alone, so loading
-the same content twice writes nothing. The seed loader (and, later, the GraphQL mutations) come
+the same content twice writes nothing. The seed loader and the GraphQL mutations both come
 through `plan_load` / `apply_load`, so there is one validation path and one write path.
 """
 
@@ -20,12 +20,14 @@ from schema.rendering import RenderedBody, render_markdown
 from schema.tables import (
     Article,
     ArticleBase,
+    ArticleRevision,
     ArticleStatus,
     ArticleTopic,
     Expert,
     Quote,
     Reference,
     RelatedLink,
+    RevisionAction,
     Topic,
     utcnow,
 )
@@ -120,17 +122,46 @@ def _render(article: ArticleInput) -> RenderedBody:
     return render_markdown(article.body, reference_keys=[r.key for r in article.references])
 
 
-async def read_stored(session: AsyncSession) -> tuple[dict[str, dict[str, Stored]], Known]:
-    """Slugs, ids and hashes of everything stored, for classification and cross-checks."""
+SMALL_BATCH = 200  # up to this many items, only the rows a batch refers to are read
+
+
+def _referenced(batch: Batch) -> tuple[set[str], set[str]]:
+    """Article and expert slugs a batch writes or refers to."""
+    articles = {a.slug for a in batch.articles}
+    experts = {e.slug for e in batch.experts}
+    for article in batch.articles:
+        articles.update(r.article for r in article.related if r.article)
+        experts.update(q.expert for q in article.quotes)
+        if article.review is not None:
+            experts.add(article.review.reviewer)
+    return articles, experts
+
+
+async def read_stored(
+    session: AsyncSession, batch: Batch | None = None
+) -> tuple[dict[str, dict[str, Stored]], Known]:
+    """Slugs, ids and hashes of what is stored, for classification and cross-checks.
+
+    For a small batch (one edit) only the articles and experts it names are read, so an edit
+    costs the same however much content there is. Topics are always read whole: checking a
+    parent for cycles walks the tree.
+    """
+    only_articles = only_experts = None
+    if batch is not None and len(batch.articles) + len(batch.experts) <= SMALL_BATCH:
+        only_articles, only_experts = _referenced(batch)
     stored: dict[str, dict[str, Stored]] = {}
-    for kind, table in (("topics", Topic), ("experts", Expert)):
-        rows = await session.execute(select(table.slug, table.id, table.content_hash))
-        stored[kind] = {slug: Stored(id_, digest) for slug, id_, digest in rows}
-    rows = await session.execute(
-        select(
-            Article.slug, Article.id, Article.content_hash, Article.version, Article.published_at
-        )
+    for kind, table, only in (("topics", Topic, None), ("experts", Expert, only_experts)):
+        statement = select(table.slug, table.id, table.content_hash, table.version)
+        if only is not None:
+            statement = statement.where(table.slug.in_(only))
+        rows = await session.execute(statement)
+        stored[kind] = {slug: Stored(id_, digest, version) for slug, id_, digest, version in rows}
+    statement = select(
+        Article.slug, Article.id, Article.content_hash, Article.version, Article.published_at
     )
+    if only_articles is not None:
+        statement = statement.where(Article.slug.in_(only_articles))
+    rows = await session.execute(statement)
     stored["articles"] = {r[0]: Stored(r[1], r[2], r[3], r[4]) for r in rows}
     parent = Topic.__table__.alias("parent")
     parents = await session.execute(
@@ -162,7 +193,7 @@ async def plan_load(
     `rendered` may carry bodies rendered ahead of time (by batch position); any changed
     article without one is rendered here.
     """
-    stored, known = await read_stored(session)
+    stored, known = await read_stored(session, batch)
     topics = _classify(
         [t.content_hash() for t in batch.topics], [t.slug for t in batch.topics], stored["topics"]
     )
@@ -229,7 +260,10 @@ async def _upsert_simple(
             session, table, [{**row(i), "created_at": now} for i in plan.created]
         )
     )
-    updates = [{"id": ids[items[i].slug], **row(i)} for i in plan.updated]
+    updates = [
+        {"id": ids[items[i].slug], **row(i), "version": plan.stored[items[i].slug].version + 1}
+        for i in plan.updated
+    ]
     if updates:
         await session.execute(update(table), updates)
     return ids
@@ -242,6 +276,34 @@ def _published_at(data: ArticleInput, stored: Stored | None, now: dt.datetime) -
     if stored is not None and stored.published_at is not None:
         return stored.published_at
     return now if data.status == ArticleStatus.PUBLISHED else None
+
+
+def _next_version(stored: Stored | None) -> int:
+    return stored.version + 1 if stored else 1
+
+
+def revision_row(
+    *,
+    article_id: int | None,
+    snapshot: ArticleInput,
+    published_at: dt.datetime | None,
+    version: int,
+    action: RevisionAction,
+    actor: str,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """An article_revision row: the article as written (input form) at `version`."""
+    data = snapshot.model_dump(mode="json")
+    data["published_at"] = published_at.isoformat() if published_at else None
+    return {
+        "article_id": article_id,
+        "article_slug": snapshot.slug,
+        "version": version,
+        "action": action.value,
+        "snapshot": data,
+        "changed_by": actor,
+        "changed_at": now,
+    }
 
 
 # Columns copied as they are from inputs (attribute access: model_dump costs ~20 µs a call).
@@ -259,8 +321,14 @@ async def apply_load(
     plan: LoadPlan,
     now: dt.datetime | None = None,
     progress: Progress | None = None,
+    actor: str = "seed loader",
+    action: RevisionAction = RevisionAction.LOAD,
 ) -> None:
-    """Write a problem-free plan. The caller owns the transaction (all or nothing)."""
+    """Write a problem-free plan. The caller owns the transaction (all or nothing).
+
+    Every article written also gets a revision (its input form, `actor`, `action`), so no
+    version of an article is ever lost, whoever wrote it.
+    """
     if plan.problems:
         raise ValueError(f"refusing to write a plan with {len(plan.problems)} problems")
     now = now or utcnow()
@@ -289,7 +357,7 @@ async def apply_load(
             **_columns(data, _ARTICLE_COLUMNS),
             "published_at": _published_at(data, stored, now),
             "updated_at": now,
-            "version": stored.version + 1 if stored else 1,
+            "version": _next_version(stored),
             "body_markdown": data.body,
             "body_html": body.html,
             "body_text": body.text,
@@ -320,6 +388,20 @@ async def apply_load(
         if progress:
             progress("write", done, len(changed))
 
+    revisions = [
+        revision_row(
+            article_id=article_ids[batch.articles[i].slug],
+            snapshot=batch.articles[i],
+            published_at=_published_at(
+                batch.articles[i], arts.stored.get(batch.articles[i].slug), now
+            ),
+            version=_next_version(arts.stored.get(batch.articles[i].slug)),
+            action=action,
+            actor=actor,
+            now=now,
+        )
+        for i in changed
+    ]
     links: list[dict[str, Any]] = []
     quotes: list[dict[str, Any]] = []
     references: list[dict[str, Any]] = []
@@ -365,6 +447,7 @@ async def apply_load(
             for n, r in enumerate(data.related)
         ]
     for table, rows in (
+        (ArticleRevision, revisions),
         (ArticleTopic, links),
         (Quote, quotes),
         (Reference, references),
