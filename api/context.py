@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from api.access import Caller
 from api.settings import ApiSettings
 
 if TYPE_CHECKING:
@@ -50,8 +51,10 @@ class RequestContext:
     """What every resolver gets as `info.context`."""
 
     settings: ApiSettings
+    engine: AsyncEngine  # mutations open their own writing transactions on it
     sessions: async_sessionmaker[AsyncSession]
     request_id: str
+    caller: Caller = field(default_factory=lambda: Caller(None, "unknown"))
     stats: QueryStats = field(default_factory=QueryStats)
     _loaders: Loaders | None = None
     _session: AsyncSession | None = None
@@ -85,6 +88,10 @@ class RequestContext:
             if self._session is None:
                 self._session = self.sessions()
             yield self._session
+
+    def forget_loaded(self) -> None:
+        """After a write: later reads in this request must not see what loaders cached."""
+        self._loaders = None
 
     async def close(self) -> None:
         """End the request: wait for a batch in flight, give the connection back, and refuse

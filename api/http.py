@@ -256,10 +256,15 @@ def _cacheable(
     # Each media type is its own representation, so it gets its own ETag.
     digest = hashlib.blake2b(content, digest_size=16, key=media_type.encode()[:64])
     etag = f'"{digest.hexdigest()}"'
+    # An answer to a key may hold drafts: only the caller's own browser may keep it, and
+    # must revalidate it (by ETag) before every use. Shared caches (CDNs) never store it.
+    keyed = context.caller.key is not None
     headers = {
-        "cache-control": f"public, max-age={context.settings.cache_max_age}",
+        "cache-control": "private, no-cache"
+        if keyed
+        else f"public, max-age={context.settings.cache_max_age}",
         "etag": etag,
-        "vary": "accept",
+        "vary": "Accept, Authorization",
     }
     # If-None-Match compares weakly: W/"x" matches "x", and * matches anything.
     given = request.headers.get("if-none-match", "").split(",")

@@ -1,7 +1,8 @@
 """Read content: lookups by key in batches (for per-request loaders) and keyset-paginated lists.
 
-Only published articles are visible here; drafts and previews come with the write path.
-Every function returns rows in one statement, whatever the number of keys.
+Published articles only, unless the caller passes other `statuses` (the API does that only for
+keys with the preview scope). Every function returns rows in one statement, whatever the
+number of keys.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from schema.tables import (
     Article,
+    ArticleRevision,
     ArticleStatus,
     ArticleTopic,
     Expert,
@@ -45,6 +47,7 @@ from schema.tables import (
     RelatedLink,
     Topic,
     TopicKind,
+    UTCDateTime,
 )
 
 DEFAULT_PAGE = 20
@@ -140,15 +143,29 @@ def decode_cursor(cursor: str, kind: str, argument: str, shape: Sequence[type]) 
     return out
 
 
+PUBLISHED_ONLY = frozenset({ArticleStatus.PUBLISHED})
+Statuses = frozenset[ArticleStatus]
+
+
 def _published() -> ColumnElement[bool]:
     return Article.status == ArticleStatus.PUBLISHED
 
 
-def _order_columns(order: ArticleOrder) -> tuple[list[Any], bool]:
+def _visible(statuses: Statuses) -> ColumnElement[bool]:
+    if statuses == PUBLISHED_ONLY:
+        return _published()
+    return Article.status.in_(sorted(statuses))
+
+
+def _order_columns(order: ArticleOrder, statuses: Statuses) -> tuple[list[Any], bool]:
     """(key columns, descending?) for an order; `id` breaks ties so keys are unique."""
     if order == ArticleOrder.TITLE:
         return [Article.title, Article.id], False
-    return [Article.published_at, Article.id], order == ArticleOrder.NEWEST
+    date: Any = Article.published_at
+    if statuses != PUBLISHED_ONLY:
+        # Drafts may have no date yet: they sort by when they were created.
+        date = func.coalesce(Article.published_at, Article.created_at, type_=UTCDateTime)
+    return [date, Article.id], order == ArticleOrder.NEWEST
 
 
 def _cursor_shape(order: ArticleOrder) -> tuple[type, type]:
@@ -210,10 +227,15 @@ def _topic_and_descendants(topic_id: int) -> Any:
     return select(tree.c.id)
 
 
-def article_filter(*, topic_id: int | None = None, expert_id: int | None = None) -> list[Any]:
-    """WHERE clauses for the public article list: published, about a topic (or any topic
-    under it), quoting or reviewed by an expert."""
-    clauses: list[Any] = [_published()]
+def article_filter(
+    *,
+    topic_id: int | None = None,
+    expert_id: int | None = None,
+    statuses: Statuses = PUBLISHED_ONLY,
+) -> list[Any]:
+    """WHERE clauses for an article list: in `statuses` (published), about a topic (or any
+    topic under it), quoting or reviewed by an expert."""
+    clauses: list[Any] = [_visible(statuses)]
     if topic_id is not None:
         clauses.append(
             Article.id.in_(
@@ -281,8 +303,10 @@ async def article_page(
     order: ArticleOrder = ArticleOrder.NEWEST,
     filters: Sequence[Any] = (),
     search: str | None = None,
+    statuses: Statuses = PUBLISHED_ONLY,
 ) -> Page:
-    """One page of published articles: filtered, searched (ranked) and ordered."""
+    """One page of articles: filtered (`article_filter`, same `statuses`), searched (ranked)
+    and ordered."""
     scores = None
     if search is not None:
         scores = search_scores(session.get_bind().dialect.name, search)
@@ -293,7 +317,7 @@ async def article_page(
         columns, descending = [scores.c.score, Article.id], False
         shape: tuple[type, ...] = (float, int)
     else:
-        columns, descending = _order_columns(order)
+        columns, descending = _order_columns(order, statuses)
         shape = _cursor_shape(order)
 
     def matching(statement: Any) -> Any:
@@ -313,12 +337,16 @@ async def article_page(
     )
 
 
-async def published_articles_by(
-    *, session: AsyncSession, column: str, keys: Sequence[Any]
+async def articles_by(
+    *,
+    session: AsyncSession,
+    column: str,
+    keys: Sequence[Any],
+    statuses: Statuses = PUBLISHED_ONLY,
 ) -> dict[Any, Article]:
-    """Published articles whose `column` (id or slug) is in keys."""
+    """Articles in `statuses` (published) whose `column` (id or slug) is in keys."""
     attribute = getattr(Article, column)
-    rows = await session.execute(select(Article).where(_published(), attribute.in_(keys)))
+    rows = await session.execute(select(Article).where(_visible(statuses), attribute.in_(keys)))
     return {getattr(a, column): a for a in rows.scalars()}
 
 
@@ -499,11 +527,43 @@ async def quotes_of_experts(
     return out
 
 
-async def quotes_by_ids(*, session: AsyncSession, ids: Sequence[int]) -> dict[int, Quote]:
-    """Quotes by id, only those in published articles."""
+async def quotes_by_ids(
+    *, session: AsyncSession, ids: Sequence[int], statuses: Statuses = PUBLISHED_ONLY
+) -> dict[int, Quote]:
+    """Quotes by id, only those in articles in `statuses` (published)."""
     rows = await session.execute(
         select(Quote)
         .join(Article, Article.id == Quote.article_id)
-        .where(Quote.id.in_(ids), _published())
+        .where(Quote.id.in_(ids), _visible(statuses))
     )
     return {quote.id: quote for quote in rows.scalars()}
+
+
+async def revisions_of_articles(
+    *, session: AsyncSession, article_ids: Sequence[int], limit: int
+) -> dict[int, list[ArticleRevision]]:
+    """Each article's latest `limit` revisions, newest first (one statement)."""
+    ranked = (
+        select(
+            ArticleRevision.id,
+            func.row_number()
+            .over(
+                partition_by=ArticleRevision.article_id,
+                order_by=ArticleRevision.version.desc(),
+            )
+            .label("rank"),
+        )
+        .where(ArticleRevision.article_id.in_(article_ids))
+        .subquery()
+    )
+    rows = await session.execute(
+        select(ArticleRevision)
+        .join(ranked, ranked.c.id == ArticleRevision.id)
+        .where(ranked.c.rank <= limit)
+        .order_by(ArticleRevision.article_id, ArticleRevision.version.desc())
+    )
+    out: dict[int, list[ArticleRevision]] = defaultdict(list)
+    for revision in rows.scalars():
+        assert revision.article_id is not None
+        out[revision.article_id].append(revision)
+    return out

@@ -11,7 +11,16 @@ from sqlalchemy import text
 from schema.db import create_engine
 from seed_data.loader import LoadResult, load_paths
 
-TABLES = ["expert", "topic", "article", "article_topic", "quote", "related_link", "reference"]
+TABLES = [
+    "expert",
+    "topic",
+    "article",
+    "article_topic",
+    "quote",
+    "related_link",
+    "reference",
+    "article_revision",
+]
 
 
 def load(url: str, *paths: Path, dry_run: bool = False) -> LoadResult:
@@ -45,3 +54,32 @@ def dump(url: str) -> dict[str, list[dict[str, Any]]]:
         rows = query(url, f"SELECT * FROM {table}")
         out[table] = sorted(rows, key=lambda r: sorted((k, str(v)) for k, v in r.items()))
     return out
+
+
+def make_key(
+    url: str,
+    name: str,
+    scopes: list[str] | None = None,
+    origins: list[str] | None = None,
+    rate_per_minute: int | None = None,
+) -> str:
+    """Store a new API key (as `healthcontent keys create` does) and return it."""
+    from schema.db import open_session
+    from schema.keys import create_key
+
+    async def go() -> str:
+        engine = create_engine(url)
+        try:
+            async with open_session(engine, write=True) as session:
+                new = await create_key(
+                    session,
+                    name=name,
+                    scopes=scopes or [],
+                    origins=origins or [],
+                    rate_per_minute=rate_per_minute,
+                )
+            return new.token
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())

@@ -6,8 +6,10 @@ import datetime as dt
 from typing import Any
 
 import graphene
-from graphql import GraphQLResolveInfo
+from graphene.utils.str_converters import to_camel_case
+from graphql import GraphQLError, GraphQLResolveInfo
 
+from api.graphql.loaders import MAX_REVISIONS
 from api.graphql.relay import (
     Node,
     bad_input,
@@ -16,10 +18,12 @@ from api.graphql.relay import (
     paged,
 )
 from schema import reads
+from schema.keys import Scope
 from schema.reads import ArticleOrder as Order
 from schema.reads import PageError
 from schema.tables import Article as ArticleRow
 from schema.tables import ArticleStatus as StatusEnum
+from schema.tables import RevisionAction as RevisionActionEnum
 from schema.tables import TopicKind
 
 _STATUS = {
@@ -214,6 +218,14 @@ class Article(graphene.ObjectType):
         required=True,
         description="schema.org MedicalWebPage JSON-LD, ready for a <script type=ld+json>.",
     )
+    revisions = graphene.List(
+        graphene.NonNull(lambda: ArticleRevision),
+        first=graphene.Int(
+            default_value=20, description=f"How many, newest first; at most {MAX_REVISIONS}."
+        ),
+        description="Every version of the article, newest first: who changed it, when, and "
+        "what it was. Needs a key with the `preview` scope (null and FORBIDDEN otherwise).",
+    )
 
     @classmethod
     def is_type_of(cls, root: Any, info: GraphQLResolveInfo) -> bool:
@@ -221,7 +233,11 @@ class Article(graphene.ObjectType):
 
     @classmethod
     async def get_node(cls, info: GraphQLResolveInfo, id: int) -> ArticleRow | None:
-        return await _loaders(info).article_by_id.load(id)
+        # A preview key sees drafts by id too (a client refetching what it previewed).
+        loaders = _loaders(info)
+        if info.context.caller.can(Scope.PREVIEW):
+            return await loaders.any_article_by_id.load(id)
+        return await loaders.article_by_id.load(id)
 
     def resolve_url(parent: ArticleRow, info: GraphQLResolveInfo) -> str:
         return article_url(parent, info)
@@ -300,6 +316,65 @@ class Article(graphene.ObjectType):
 
     async def resolve_json_ld(parent: ArticleRow, info: GraphQLResolveInfo) -> dict[str, Any]:
         return await _json_ld(parent, info)  # JSONString serializes it
+
+    async def resolve_revisions(
+        parent: ArticleRow, info: GraphQLResolveInfo, first: int
+    ) -> list[Any]:
+        info.context.caller.require(Scope.PREVIEW, "`revisions`")
+        if not 0 <= first <= MAX_REVISIONS:
+            raise bad_input(PageError("first", f"must be between 0 and {MAX_REVISIONS}"))
+        revisions = await _loaders(info).revisions_by_article_id.load(parent.id)
+        return revisions[:first]
+
+
+_ACTIONS = {
+    None: "What a revision did to the article.",
+    RevisionActionEnum.CREATE: "Created it (through the API).",
+    RevisionActionEnum.UPDATE: "Changed its content.",
+    RevisionActionEnum.PUBLISH: "Published it.",
+    RevisionActionEnum.UNPUBLISH: "Took it back to draft.",
+    RevisionActionEnum.ARCHIVE: "Archived it.",
+    RevisionActionEnum.DELETE: "Deleted it (the snapshot is what was deleted).",
+    RevisionActionEnum.LOAD: "Wrote it from content files (the seed loader).",
+}
+RevisionAction = graphene.Enum.from_enum(RevisionActionEnum, description=lambda v: _ACTIONS[v])
+
+
+def _camel_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {to_camel_case(k): _camel_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_camel_keys(v) for v in value]
+    return value
+
+
+class ArticleRevision(graphene.ObjectType):
+    """One version of an article, as its editor wrote it."""
+
+    version = graphene.Int(required=True, description="The article's version after the change.")
+    action = RevisionAction(required=True, description="What the change was.")
+    changed_by = graphene.String(required=True, description="The API key's name, or `seed loader`.")
+    changed_at = graphene.DateTime(required=True, description="When (UTC).")
+    title = graphene.String(required=True, description="The title in this version.")
+    status = ArticleStatus(required=True, description="The status in this version.")
+    body = graphene.String(required=True, description="The Markdown body in this version.")
+    snapshot = graphene.JSONString(
+        required=True,
+        description="The whole version in input form (what createArticle takes): metadata, "
+        "body, topics, quotes, references, related links, review.",
+    )
+
+    def resolve_snapshot(parent: Any, info: GraphQLResolveInfo) -> Any:
+        return _camel_keys(parent.snapshot)
+
+    def resolve_title(parent: Any, info: GraphQLResolveInfo) -> str:
+        return str(parent.snapshot["title"])
+
+    def resolve_status(parent: Any, info: GraphQLResolveInfo) -> str:
+        return str(parent.snapshot["status"])
+
+    def resolve_body(parent: Any, info: GraphQLResolveInfo) -> str:
+        return str(parent.snapshot["body"])
 
 
 def _related_post(link: Any, target: ArticleRow | None, info: GraphQLResolveInfo) -> RelatedPost:
@@ -403,7 +478,26 @@ def article_list_arguments() -> dict[str, Any]:
         "order_by": ArticleOrder(
             description="Default: RELEVANCE when searching, NEWEST otherwise."
         ),
+        "status": graphene.List(
+            graphene.NonNull(ArticleStatus),
+            description="Only articles in these statuses (default: PUBLISHED). Anything "
+            "else needs a key with the `preview` scope. Drafts without a date sort by "
+            "creation.",
+        ),
     }
+
+
+def _statuses(info: GraphQLResolveInfo, asked: list[Any] | None) -> reads.Statuses:
+    if asked is None:
+        return reads.PUBLISHED_ONLY
+    statuses = frozenset(StatusEnum(getattr(s, "value", s)) for s in asked)
+    if not statuses:
+        raise GraphQLError(
+            "status: give at least one status", extensions={"code": "BAD_USER_INPUT"}
+        )
+    if statuses != reads.PUBLISHED_ONLY:
+        info.context.caller.require(Scope.PREVIEW, "Listing unpublished articles")
+    return statuses
 
 
 async def article_connection(
@@ -415,6 +509,7 @@ async def article_connection(
 ) -> Any:
     search = args.get("search")
     default = Order.RELEVANCE if search is not None else Order.NEWEST
+    statuses = _statuses(info, args.get("status"))
     return await paged(
         info,
         ArticleConnection,
@@ -423,8 +518,9 @@ async def article_connection(
             session=session,
             page=page,
             order=Order(getattr(args.get("order_by"), "value", None) or default),
-            filters=reads.article_filter(topic_id=topic_id, expert_id=expert_id),
+            filters=reads.article_filter(topic_id=topic_id, expert_id=expert_id, statuses=statuses),
             search=search,
+            statuses=statuses,
         ),
     )
 
@@ -435,18 +531,28 @@ class ArticleQueries(graphene.ObjectType):
     article = graphene.Field(
         Article,
         slug=graphene.String(required=True, description="The article's slug."),
-        description="A published article by slug; null if there is none.",
+        preview=graphene.Boolean(
+            default_value=False,
+            description="Also find drafts and archived articles (needs a key with the "
+            "`preview` scope).",
+        ),
+        description="A published article by slug (any status with `preview`); null if there "
+        "is none.",
     )
     articles = graphene.Field(
         ArticleConnection,
         required=True,
         topic=graphene.String(description="Only articles about this topic slug or its subtopics."),
         expert=graphene.String(description="Only articles quoting or reviewed by this expert."),
-        description="Published articles, a page at a time.",
+        description="Published articles (other statuses with `status` and a preview key), "
+        "a page at a time.",
         **article_list_arguments(),
     )
 
-    async def resolve_article(root: Any, info: GraphQLResolveInfo, slug: str) -> Any:
+    async def resolve_article(root: Any, info: GraphQLResolveInfo, slug: str, preview: bool) -> Any:
+        if preview:
+            info.context.caller.require(Scope.PREVIEW, "`preview: true`")
+            return await _loaders(info).any_article_by_slug.load(slug)
         return await _loaders(info).article_by_slug.load(slug)
 
     async def resolve_articles(root: Any, info: GraphQLResolveInfo, **args: Any) -> Any:

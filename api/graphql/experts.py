@@ -15,6 +15,7 @@ from api.graphql.relay import (
     paged,
 )
 from schema import reads
+from schema.keys import Scope
 from schema.tables import Expert as ExpertRow
 from schema.tables import Quote as QuoteRow
 
@@ -27,6 +28,9 @@ class Expert(graphene.ObjectType):
 
     slug = graphene.String(required=True, description="Unique, URL-safe name.")
     name = graphene.String(required=True, description="Full name, without honorific.")
+    version = graphene.Int(
+        required=True, description="Bumped by every change (send it as `expectedVersion`)."
+    )
     honorific = graphene.String(description="Like `Dr.`")
     credentials = graphene.String(description="Like `MD, PhD`.")
     specialty = graphene.String(description="What they specialise in.")
@@ -86,18 +90,23 @@ class Quote(graphene.ObjectType):
 
     @classmethod
     async def get_node(cls, info: GraphQLResolveInfo, id: int) -> QuoteRow | None:
-        return await info.context.loaders.quote_by_id.load(id)
+        loaders = info.context.loaders
+        if info.context.caller.can(Scope.PREVIEW):
+            return await loaders.any_quote_by_id.load(id)
+        return await loaders.quote_by_id.load(id)
 
     async def resolve_expert(parent: QuoteRow, info: GraphQLResolveInfo) -> Any:
         return await info.context.loaders.expert_by_id.load(parent.expert_id)
 
+    # A quote is only ever reached through an article the caller may see (or node() with the
+    # same rule), so its article is loaded whatever its status.
     async def resolve_article(parent: QuoteRow, info: GraphQLResolveInfo) -> Any:
-        return await info.context.loaders.article_by_id.load(parent.article_id)
+        return await info.context.loaders.any_article_by_id.load(parent.article_id)
 
     async def resolve_section(parent: QuoteRow, info: GraphQLResolveInfo) -> Any:
         from api.graphql.articles import Article
 
-        article = await info.context.loaders.article_by_id.load(parent.article_id)
+        article = await info.context.loaders.any_article_by_id.load(parent.article_id)
         if article is None or parent.section_anchor is None:
             return None
         sections = Article.resolve_sections(article, info)

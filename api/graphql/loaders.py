@@ -8,7 +8,10 @@ from typing import TYPE_CHECKING, Any
 from graphene.utils.dataloader import DataLoader
 
 from schema import reads
-from schema.tables import Expert, Topic
+from schema.tables import ArticleStatus, Expert, Topic
+
+ALL = frozenset(ArticleStatus)
+MAX_REVISIONS = 100  # the most `article.revisions` gives at once
 
 if TYPE_CHECKING:
     from api.context import RequestContext
@@ -37,13 +40,27 @@ class Loaders:
         def loader(fetch: Fetch, default: Any = None) -> _Loader:
             return _Loader(context, fetch, default)
 
-        self.article_by_id = loader(
-            lambda s, k: reads.published_articles_by(session=s, column="id", keys=k)
+        # Articles in any status: only behind a preview-scope check, or for something (a
+        # quote, a payload) reached through an article the caller may already see.
+        self.any_article_by_id = loader(
+            lambda s, k: reads.articles_by(session=s, column="id", keys=k, statuses=ALL)
+        )
+        self.any_article_by_slug = _PrimingLoader(
+            context,
+            lambda s, k: reads.articles_by(session=s, column="slug", keys=k, statuses=ALL),
+            [self.any_article_by_id],
+        )
+        # Published articles: what every public path (lookups, related posts) shows. What
+        # they find is also an article "in any status".
+        self.article_by_id = _PrimingLoader(
+            context,
+            lambda s, k: reads.articles_by(session=s, column="id", keys=k),
+            [self.any_article_by_id],
         )
         self.article_by_slug = _PrimingLoader(
             context,
-            lambda s, k: reads.published_articles_by(session=s, column="slug", keys=k),
-            self.article_by_id,
+            lambda s, k: reads.articles_by(session=s, column="slug", keys=k),
+            [self.article_by_id, self.any_article_by_id],
         )
         self.topic_by_id = loader(
             lambda s, k: reads.rows_by(session=s, table=Topic, column="id", keys=k)
@@ -72,12 +89,19 @@ class Loaders:
             lambda s, k: reads.quotes_of_experts(session=s, expert_ids=k), list
         )
         self.quote_by_id = loader(lambda s, k: reads.quotes_by_ids(session=s, ids=k))
+        self.any_quote_by_id = loader(
+            lambda s, k: reads.quotes_by_ids(session=s, ids=k, statuses=ALL)
+        )
+        self.revisions_by_article_id = loader(
+            lambda s, k: reads.revisions_of_articles(session=s, article_ids=k, limit=MAX_REVISIONS),
+            list,
+        )
 
 
 class _PrimingLoader(_Loader):
-    """Rows found by another key (slug) also answer later lookups by id."""
+    """Rows found here also answer later lookups by id in the `by_id` loaders."""
 
-    def __init__(self, context: RequestContext, fetch: Fetch, by_id: _Loader) -> None:
+    def __init__(self, context: RequestContext, fetch: Fetch, by_id: list[_Loader]) -> None:
         super().__init__(context, fetch)
         self.by_id = by_id
 
@@ -85,7 +109,8 @@ class _PrimingLoader(_Loader):
         results = await super().batch_load_fn(keys)
         for row in results:
             if row is not None:
-                self.by_id.prime(row.id, row)
+                for loader in self.by_id:
+                    loader.prime(row.id, row)
         return results
 
 

@@ -6,6 +6,7 @@ import graphene
 
 from api.graphql.articles import Article, ArticleQueries
 from api.graphql.experts import Expert, ExpertQueries, Quote
+from api.graphql.mutations import Mutation
 from api.graphql.relay import Node
 from api.graphql.topics import Topic, TopicQueries
 
@@ -16,4 +17,6 @@ class Query(ArticleQueries, TopicQueries, ExpertQueries, graphene.ObjectType):
     node = Node.Field(description="Any object by its global id.")
 
 
-schema = graphene.Schema(query=Query, types=[Article, Topic, Expert, Quote], auto_camelcase=True)
+schema = graphene.Schema(
+    query=Query, mutation=Mutation, types=[Article, Topic, Expert, Quote], auto_camelcase=True
+)

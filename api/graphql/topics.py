@@ -37,6 +37,9 @@ class Topic(graphene.ObjectType):
 
     slug = graphene.String(required=True, description="Unique, URL-safe name.")
     name = graphene.String(required=True, description="Display name.")
+    version = graphene.Int(
+        required=True, description="Bumped by every change (send it as `expectedVersion`)."
+    )
     description = graphene.String(description="What the topic covers.")
     kind = TopicKind(required=True, description="Supplement, condition, symptom or general.")
     synonyms = graphene.List(

@@ -1,0 +1,328 @@
+"""Editorial mutations (scope `write`): articles, topics and experts.
+
+Every mutation answers with a payload: the item as stored after the edit, and `errors`
+(field, message, code) when it was refused, in which case nothing changed. Validation and
+writing are `schema.editing`'s, the same as the seed loader's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import graphene
+from graphql import GraphQLResolveInfo
+
+from api.graphql.articles import Article, ArticleStatus
+from api.graphql.edits import InputSpec, edit_errors, errors_field, input_types, plain, run_edit
+from api.graphql.experts import Expert
+from api.graphql.topics import Topic, TopicKind
+from schema import editing
+from schema.tables import ArticleStatus as StatusEnum
+
+String, Int = graphene.String, graphene.Int
+
+
+def _list(of: Any) -> graphene.List:
+    return graphene.List(graphene.NonNull(of))
+
+
+class QuoteInput(graphene.InputObjectType):
+    """An expert's words in the article. The text must appear in the body."""
+
+    expert = graphene.InputField(graphene.NonNull(String), description="The expert's slug.")
+    text = graphene.InputField(graphene.NonNull(String), description="The words, as in the body.")
+    context = graphene.InputField(String, description="Attribution, like `says Rapson, ...`.")
+    section = graphene.InputField(
+        String, description="Anchor of the section quoting them; found from the text if left out."
+    )
+
+
+class ReferenceInput(graphene.InputObjectType):
+    """A cited source; cite it in the body as `[@key]`."""
+
+    key = graphene.InputField(graphene.NonNull(String), description="Key the body cites it by.")
+    title = graphene.InputField(graphene.NonNull(String), description="Title of the source.")
+    url = graphene.InputField(String, description="Where to read it (http or https).")
+    doi = graphene.InputField(String, description="DOI, like 10.1000/xyz.")
+    pubmed_id = graphene.InputField(String, description="PubMed id (digits).")
+    year = graphene.InputField(Int, description="Year of publication.")
+    publisher = graphene.InputField(String, description="Journal or publisher.")
+
+
+class RelatedLinkInput(graphene.InputObjectType):
+    """A curated related post: one of our articles (`article`) or an outside `url`."""
+
+    article = graphene.InputField(String, description="Slug of the related article.")
+    url = graphene.InputField(String, description="An outside URL (needs a `title`).")
+    title = graphene.InputField(String, description="Title to show instead of the article's.")
+    label = graphene.InputField(String, description="Short tag shown on the card.")
+    excerpt = graphene.InputField(String, description="Teaser text.")
+
+
+class ReviewInput(graphene.InputObjectType):
+    """Medical review: who reviewed the article and when."""
+
+    reviewer = graphene.InputField(graphene.NonNull(String), description="The expert's slug.")
+    reviewed_at = graphene.InputField(graphene.NonNull(graphene.Date), description="When.")
+    next_review_due = graphene.InputField(graphene.Date, description="When it is due again.")
+
+
+ArticleInput, ArticlePatch = input_types(
+    "Article",
+    "An article: metadata, Markdown body, topics, quotes, references, related links, review.",
+    {
+        "slug": InputSpec(String, "Unique, URL-safe name (lowercase, digits, hyphens).", True),
+        "title": InputSpec(String, "Headline.", True),
+        "summary": InputSpec(String, "One-paragraph summary."),
+        "body": InputSpec(String, "CommonMark body; `## headings` make sections.", True),
+        "status": InputSpec(
+            ArticleStatus,
+            "DRAFT (the default) or PUBLISHED or ARCHIVED; later, use the publish, unpublish "
+            "and archive mutations.",
+            in_patch=False,
+        ),
+        "published_at": InputSpec(
+            graphene.DateTime, "Publication date; publishing sets it to now when unset."
+        ),
+        "canonical_url": InputSpec(String, "Canonical URL, if not ours."),
+        "hero_image_url": InputSpec(String, "Lead image URL."),
+        "hero_image_alt": InputSpec(String, "Lead image alternative text."),
+        "hero_image_credit": InputSpec(String, "Lead image credit."),
+        "seo_title": InputSpec(String, "Title for search results."),
+        "seo_description": InputSpec(String, "Description for search results."),
+        "disclaimer": InputSpec(String, "Medical disclaimer."),
+        "topics": InputSpec(_list(String), "Topic slugs, in editorial order."),
+        "primary_topic": InputSpec(String, "The main topic's slug (default: the first)."),
+        "quotes": InputSpec(_list(QuoteInput), "Expert quotes, in body order."),
+        "references": InputSpec(_list(ReferenceInput), "Cited sources, in citation order."),
+        "related": InputSpec(_list(RelatedLinkInput), "Curated related posts, in order."),
+        "review": InputSpec(ReviewInput, "Medical review (null removes it)."),
+    },
+)
+
+TopicInput, TopicPatch = input_types(
+    "Topic",
+    "A topic: a supplement, condition, symptom or general theme.",
+    {
+        "slug": InputSpec(String, "Unique, URL-safe name.", True),
+        "name": InputSpec(String, "Display name.", True),
+        "description": InputSpec(String, "What the topic covers."),
+        "kind": InputSpec(TopicKind, "Supplement, condition, symptom or general (default)."),
+        "synonyms": InputSpec(_list(String), "Other names for it."),
+        "parent": InputSpec(String, "Slug of the broader topic."),
+    },
+)
+
+ExpertInput, ExpertPatch = input_types(
+    "Expert",
+    "An expert articles quote or who reviews them.",
+    {
+        "slug": InputSpec(String, "Unique, URL-safe name.", True),
+        "name": InputSpec(String, "Full name, without honorific.", True),
+        "honorific": InputSpec(String, "Like `Dr.`"),
+        "credentials": InputSpec(String, "Like `MD, PhD`."),
+        "specialty": InputSpec(String, "What they specialise in."),
+        "affiliation": InputSpec(String, "Where they work."),
+        "location": InputSpec(String, "Where they are based."),
+        "practising_since": InputSpec(Int, "Year they started practising."),
+        "bio": InputSpec(String, "Short biography."),
+        "profile_url": InputSpec(String, "Their profile page (http or https)."),
+    },
+)
+
+
+class ArticlePayload(graphene.ObjectType):
+    """The result of an article edit."""
+
+    article = graphene.Field(Article, description="The article as stored now; null if refused.")
+    errors = errors_field()
+
+
+class DeleteArticlePayload(graphene.ObjectType):
+    """The result of deleting an article."""
+
+    deleted_slug = graphene.String(description="Slug of the deleted article; null if refused.")
+    errors = errors_field()
+
+
+class TopicPayload(graphene.ObjectType):
+    """The result of a topic edit."""
+
+    topic = graphene.Field(Topic, description="The topic as stored now; null if refused.")
+    errors = errors_field()
+
+
+class ExpertPayload(graphene.ObjectType):
+    """The result of an expert edit."""
+
+    expert = graphene.Field(Expert, description="The expert as stored now; null if refused.")
+    errors = errors_field()
+
+
+def _slug() -> graphene.String:
+    return graphene.String(required=True, description="Slug of the item to change.")
+
+
+def _expected(required: bool) -> graphene.Int:
+    return graphene.Int(
+        required=required,
+        description="The version you read; if it changed since, the edit is refused with "
+        "VERSION_CONFLICT" + ("." if required else " (leave out to skip the check)."),
+    )
+
+
+async def _article(info: GraphQLResolveInfo, mutation: str, edit: Any, argument: str | None) -> Any:
+    result = await run_edit(info, mutation, edit)
+    return ArticlePayload(article=result.row, errors=edit_errors(result.problems, argument))
+
+
+def _status_mutation(status: StatusEnum, verb: str) -> graphene.Field:
+    async def resolve(
+        root: Any, info: GraphQLResolveInfo, slug: str, expected_version: int | None = None
+    ) -> Any:
+        return await _article(
+            info,
+            f"{verb}Article",
+            lambda engine, actor: editing.set_article_status(
+                engine, slug, status, expected_version, actor
+            ),
+            None,
+        )
+
+    descriptions = {
+        StatusEnum.PUBLISHED: "Publish an article (dated now unless it has a date).",
+        StatusEnum.DRAFT: "Take a published or archived article back to draft.",
+        StatusEnum.ARCHIVED: "Archive an article: out of every public list, kept for the record.",
+    }
+    return graphene.Field(
+        ArticlePayload,
+        slug=_slug(),
+        expected_version=_expected(required=False),
+        resolver=resolve,
+        description=descriptions[status] + " Needs the `write` scope.",
+    )
+
+
+class Mutation(graphene.ObjectType):
+    """Edit content (needs a key with the `write` scope). Refused edits change nothing and
+    say why in the payload's `errors`."""
+
+    create_article = graphene.Field(
+        ArticlePayload,
+        input=ArticleInput(required=True, description="The new article."),
+        description="Create an article (a draft unless `status` says otherwise).",
+    )
+    update_article = graphene.Field(
+        ArticlePayload,
+        slug=_slug(),
+        expected_version=_expected(required=True),
+        patch=ArticlePatch(required=True, description="The fields to change."),
+        description="Change an article's fields (a new version, kept in `revisions`).",
+    )
+    publish_article = _status_mutation(StatusEnum.PUBLISHED, "publish")
+    unpublish_article = _status_mutation(StatusEnum.DRAFT, "unpublish")
+    archive_article = _status_mutation(StatusEnum.ARCHIVED, "archive")
+    delete_article = graphene.Field(
+        DeleteArticlePayload,
+        slug=_slug(),
+        expected_version=_expected(required=False),
+        description="Delete an article for good (its revisions stay). Refused while other "
+        "articles list it as a related post.",
+    )
+    create_topic = graphene.Field(
+        TopicPayload,
+        input=TopicInput(required=True, description="The new topic."),
+        description="Create a topic.",
+    )
+    update_topic = graphene.Field(
+        TopicPayload,
+        slug=_slug(),
+        expected_version=_expected(required=True),
+        patch=TopicPatch(required=True, description="The fields to change."),
+        description="Change a topic's fields.",
+    )
+    create_expert = graphene.Field(
+        ExpertPayload,
+        input=ExpertInput(required=True, description="The new expert."),
+        description="Create an expert.",
+    )
+    update_expert = graphene.Field(
+        ExpertPayload,
+        slug=_slug(),
+        expected_version=_expected(required=True),
+        patch=ExpertPatch(required=True, description="The fields to change."),
+        description="Change an expert's fields.",
+    )
+
+    async def resolve_create_article(root: Any, info: GraphQLResolveInfo, input: Any) -> Any:
+        data = plain(input)
+        return await _article(
+            info,
+            "createArticle",
+            lambda engine, actor: editing.create_article(engine, data, actor),
+            "input",
+        )
+
+    async def resolve_update_article(
+        root: Any, info: GraphQLResolveInfo, slug: str, expected_version: int, patch: Any
+    ) -> Any:
+        data = plain(patch)
+        return await _article(
+            info,
+            "updateArticle",
+            lambda engine, actor: editing.update_article(
+                engine, slug, expected_version, data, actor
+            ),
+            "patch",
+        )
+
+    async def resolve_delete_article(
+        root: Any, info: GraphQLResolveInfo, slug: str, expected_version: int | None = None
+    ) -> Any:
+        result = await run_edit(
+            info,
+            "deleteArticle",
+            lambda engine, actor: editing.delete_article(engine, slug, expected_version, actor),
+        )
+        return DeleteArticlePayload(
+            deleted_slug=result.row.slug if result.row is not None else None,
+            errors=edit_errors(result.problems, None),
+        )
+
+    async def resolve_create_topic(root: Any, info: GraphQLResolveInfo, input: Any) -> Any:
+        data = plain(input)
+        result = await run_edit(
+            info, "createTopic", lambda engine, actor: editing.create_topic(engine, data, actor)
+        )
+        return TopicPayload(topic=result.row, errors=edit_errors(result.problems, "input"))
+
+    async def resolve_update_topic(
+        root: Any, info: GraphQLResolveInfo, slug: str, expected_version: int, patch: Any
+    ) -> Any:
+        data = plain(patch)
+        result = await run_edit(
+            info,
+            "updateTopic",
+            lambda engine, actor: editing.update_topic(engine, slug, expected_version, data, actor),
+        )
+        return TopicPayload(topic=result.row, errors=edit_errors(result.problems, "patch"))
+
+    async def resolve_create_expert(root: Any, info: GraphQLResolveInfo, input: Any) -> Any:
+        data = plain(input)
+        result = await run_edit(
+            info, "createExpert", lambda engine, actor: editing.create_expert(engine, data, actor)
+        )
+        return ExpertPayload(expert=result.row, errors=edit_errors(result.problems, "input"))
+
+    async def resolve_update_expert(
+        root: Any, info: GraphQLResolveInfo, slug: str, expected_version: int, patch: Any
+    ) -> Any:
+        data = plain(patch)
+        result = await run_edit(
+            info,
+            "updateExpert",
+            lambda engine, actor: editing.update_expert(
+                engine, slug, expected_version, data, actor
+            ),
+        )
+        return ExpertPayload(expert=result.row, errors=edit_errors(result.problems, "patch"))

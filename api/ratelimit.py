@@ -1,0 +1,128 @@
+"""Rate limits: fixed one-minute windows, counted in-process or in Redis (shared by workers).
+
+Every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` (seconds to
+the next window) and `RateLimit-Policy`; a refused one is 429 with `Retry-After`. Windows are
+aligned to the clock, so every worker and machine agrees on when one ends. If Redis stops
+answering, counting falls back to in-process (logged) rather than refusing every request.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+log = logging.getLogger("healthcontent.ratelimit")
+
+WINDOW_SECONDS = 60
+RETRY_REDIS_SECONDS = 5  # after a failure, requests skip Redis this long (no timeout each)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How a request stands against its limit."""
+
+    allowed: bool
+    limit: int
+    remaining: int
+    reset: int  # seconds until the window ends
+
+    def headers(self) -> dict[str, str]:
+        headers = {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.reset),
+            "RateLimit-Policy": f"{self.limit};w={WINDOW_SECONDS}",
+        }
+        if not self.allowed:
+            headers["Retry-After"] = str(self.reset)
+        return headers
+
+
+def _window(now: float) -> tuple[int, int]:
+    """(this window's number, whole seconds until it ends, at least 1)."""
+    number = int(now // WINDOW_SECONDS)
+    return number, max(1, math.ceil((number + 1) * WINDOW_SECONDS - now))
+
+
+def _verdict(count: int, limit: int, reset: int) -> Verdict:
+    return Verdict(count <= limit, limit, max(0, limit - count), reset)
+
+
+class Limiter(Protocol):
+    async def hit(self, bucket: str, limit: int) -> Verdict: ...
+
+    async def close(self) -> None: ...
+
+
+class LocalLimiter:
+    """Counts in this process: right for one worker, per worker for several."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self.window = -1
+        self.counts: dict[str, int] = {}
+
+    async def hit(self, bucket: str, limit: int) -> Verdict:
+        number, reset = _window(self.clock())
+        if number != self.window:  # a new window: every count starts again (bounded memory)
+            self.window, self.counts = number, {}
+        count = self.counts[bucket] = self.counts.get(bucket, 0) + 1
+        return _verdict(count, limit, reset)
+
+    async def close(self) -> None:
+        return None
+
+
+# INCR and EXPIRE in one round-trip, atomically.
+_HIT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+
+
+class RedisLimiter:
+    """Counts in Redis, shared by every worker and machine using the same server."""
+
+    def __init__(
+        self,
+        url: str,
+        prefix: str = "healthcontent:ratelimit",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        import redis.asyncio as redis
+
+        self.client: Any = redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self.script = self.client.register_script(_HIT)
+        self.prefix, self.clock = prefix, clock
+        self.fallback = LocalLimiter(clock)
+        self.retry_at: float | None = None  # while Redis is down: when to try it again
+
+    async def hit(self, bucket: str, limit: int) -> Verdict:
+        now = self.clock()
+        if self.retry_at is not None and now < self.retry_at:
+            return await self.fallback.hit(bucket, limit)
+        number, reset = _window(now)
+        try:
+            key = f"{self.prefix}:{bucket}:{number}"
+            count = int(await self.script(keys=[key], args=[WINDOW_SECONDS * 2]))
+        except Exception as exc:  # any Redis failure: count here instead, say so once
+            if self.retry_at is None:
+                log.warning("Redis rate limiting failed (%s); counting in-process", exc)
+            self.retry_at = now + RETRY_REDIS_SECONDS
+            return await self.fallback.hit(bucket, limit)
+        if self.retry_at is not None:
+            log.warning("Redis rate limiting works again")
+            self.retry_at = None
+        return _verdict(count, limit, reset)
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+def create_limiter(redis_url: str | None) -> Limiter:
+    return RedisLimiter(redis_url) if redis_url else LocalLimiter()
