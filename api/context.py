@@ -89,6 +89,17 @@ class RequestContext:
                 self._session = self.sessions()
             yield self._session
 
+    async def release(self) -> None:
+        """Give the connection back to the pool now (the session reopens if used again).
+
+        A mutation does this before it waits for a writing connection: a request holding
+        one connection while waiting for another would deadlock a full pool.
+        """
+        async with self._lock:
+            if self._session is not None:
+                await self._session.close()
+                self._session = None
+
     def forget_loaded(self) -> None:
         """After a write: later reads in this request must not see what loaders cached."""
         self._loaders = None

@@ -133,6 +133,7 @@ async def run_edit(
     """Run `edit(engine, actor)` for a caller with the write scope (FORBIDDEN otherwise)."""
     context = info.context
     context.caller.require(Scope.WRITE, f"`{mutation}`")
+    await context.release()
     result = await edit(context.engine, context.caller.name)
     if result.row is not None:
         context.forget_loaded()

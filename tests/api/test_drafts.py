@@ -28,14 +28,18 @@ class Callers:
     preview: str
     write: str
 
-    def ask(self, query: str, variables: dict[str, Any] | None = None, key: str | None = None) -> Any:
+    def ask(
+        self, query: str, variables: dict[str, Any] | None = None, key: str | None = None
+    ) -> Any:
         headers = {"authorization": f"Bearer {key}"} if key else {}
         response = self.client.post(
             "/graphql", json={"query": query, "variables": variables}, headers=headers
         )
         return response.json()
 
-    def data(self, query: str, variables: dict[str, Any] | None = None, key: str | None = None) -> Any:
+    def data(
+        self, query: str, variables: dict[str, Any] | None = None, key: str | None = None
+    ) -> Any:
         body = self.ask(query, variables, key)
         assert "errors" not in body, body["errors"]
         return body["data"]
