@@ -83,3 +83,19 @@ def make_key(
             await engine.dispose()
 
     return asyncio.run(go())
+
+
+def revoke(url: str, name: str) -> None:
+    """Revoke a key, as `healthcontent keys revoke` does."""
+    from schema.db import open_session
+    from schema.keys import revoke_key
+
+    async def go() -> None:
+        engine = create_engine(url)
+        try:
+            async with open_session(engine, write=True) as session:
+                await revoke_key(session, name)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())

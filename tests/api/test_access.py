@@ -1,0 +1,244 @@
+"""Keys, rate limits and CORS, as callers see them over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from api.app import create_app
+from api.settings import ApiSettings
+from seed_data import SEED_DIR
+from tests.conftest import IN_CI
+from tests.helpers import dump, load, make_key, query, revoke
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+COUNT = {"query": "{ articles { totalCount } }"}
+
+
+def _bearer(key: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {key}"}
+
+
+@pytest.fixture
+def seeded(database_url: str) -> str:
+    assert load(database_url, SEED_DIR).ok
+    return database_url
+
+
+def _client(url: str, **settings: Any) -> TestClient:
+    return TestClient(create_app(ApiSettings(database_url=url, **settings)))
+
+
+# --- Keys ------------------------------------------------------------------------------------
+
+
+def test_keys_from_the_cli_work_until_revoked_and_are_never_stored(seeded: str) -> None:
+    env = {**os.environ, "DATABASE_URL": seeded}
+    run = [sys.executable, "-m", "api.cli", "keys"]
+    created = subprocess.run(
+        [
+            *run,
+            "create",
+            "--name",
+            "acme",
+            "--scopes",
+            "preview",
+            "--origin",
+            "https://acme.example",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    key = created.stdout.strip()
+    assert key.startswith("hck_") and "only time it is shown" in created.stderr
+    listed = subprocess.run([*run, "list"], capture_output=True, text=True, env=env, check=True)
+    assert "acme" in listed.stdout and "active" in listed.stdout and key not in listed.stdout
+
+    # The key is in no column of any table, whole or in part (its secret half).
+    everything = str(dump(seeded)) + str(query(seeded, "SELECT * FROM api_key"))
+    assert key not in everything and key.rsplit("_", 1)[1] not in everything
+
+    with _client(seeded) as client:
+        drafts = {"query": "{ articles(status: [DRAFT]) { totalCount } }"}
+        assert client.post("/graphql", json=drafts, headers=_bearer(key)).status_code == 200
+        subprocess.run([*run, "revoke", "acme"], env=env, check=True, capture_output=True)
+        response = client.post("/graphql", json=drafts, headers=_bearer(key))
+        assert response.status_code == 401
+        assert response.json()["errors"][0]["message"] == (
+            "the API key is unknown or has been revoked"
+        )
+        assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ("Bearer hck_0123456789_" + "a" * 43, "the API key is unknown or has been revoked"),
+        ("Bearer not-a-key", "the API key is unknown or has been revoked"),
+        ("Basic dXNlcjpwYXNz", "send the API key as `Authorization: Bearer <key>`"),
+        ("Bearer ", "send the API key as `Authorization: Bearer <key>`"),
+    ],
+)
+def test_bad_credentials_get_401_with_a_reason(seeded: str, header: str, message: str) -> None:
+    with _client(seeded) as client:
+        response = client.post("/graphql", json=COUNT, headers={"authorization": header})
+    assert response.status_code == 401
+    assert response.json() == {
+        "errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]
+    }
+
+
+def test_answers_to_keys_are_never_stored_by_shared_caches(seeded: str) -> None:
+    key = make_key(seeded, "preview", ["preview"])
+    with _client(seeded) as client:
+        public = client.get("/graphql", params=COUNT)
+        private = client.get("/graphql", params=COUNT, headers=_bearer(key))
+    assert public.headers["cache-control"].startswith("public")
+    assert private.headers["cache-control"] == "private, no-cache"
+    assert "Authorization" in private.headers["vary"]
+
+
+# --- Rate limits -----------------------------------------------------------------------------
+
+
+def _redis_or_fail() -> str:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        client.flushdb()
+    except redis.RedisError as exc:
+        message = f"Redis at {REDIS_URL} is not reachable ({exc})"
+        if IN_CI:
+            pytest.fail(f"{message}; CI=true requires it", pytrace=False)
+        pytest.skip(message)
+    finally:
+        client.close()
+    return REDIS_URL
+
+
+@pytest.fixture(params=["in-process", "redis"])
+def redis_url(request: pytest.FixtureRequest) -> str | None:
+    return None if request.param == "in-process" else _redis_or_fail()
+
+
+def test_limits_show_in_headers_and_refuse_with_429(seeded: str, redis_url: str | None) -> None:
+    key = make_key(seeded, "partner", rate_per_minute=3)
+    with _client(seeded, redis_url=redis_url, rate_limit_anonymous=2) as client:
+        answers = [client.post("/graphql", json=COUNT) for _ in range(3)]
+        keyed = [client.post("/graphql", json=COUNT, headers=_bearer(key)) for _ in range(4)]
+
+    assert [r.status_code for r in answers] == [200, 200, 429]
+    assert [r.headers["ratelimit-remaining"] for r in answers] == ["1", "0", "0"]
+    assert {r.headers["ratelimit-limit"] for r in answers} == {"2"}
+    assert answers[0].headers["ratelimit-policy"] == "2;w=60"
+    refused = answers[2]
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert refused.headers["retry-after"] == refused.headers["ratelimit-reset"]
+    assert refused.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    assert "retry-after" not in answers[0].headers
+    # The key has its own limit (its --rate), counted apart from the address's.
+    assert [r.status_code for r in keyed] == [200, 200, 200, 429]
+    assert [r.headers["ratelimit-limit"] for r in keyed] == ["3"] * 4
+
+
+def test_redis_counts_are_shared_by_every_worker(seeded: str) -> None:
+    url = _redis_or_fail()
+    # Two apps with their own processes' state: only Redis connects their counts.
+    with (
+        _client(seeded, redis_url=url, rate_limit_anonymous=3) as one,
+        _client(seeded, redis_url=url, rate_limit_anonymous=3) as two,
+    ):
+        statuses = [c.post("/graphql", json=COUNT).status_code for c in (one, two, one, two)]
+    assert statuses == [200, 200, 200, 429]
+
+
+def test_a_dead_redis_falls_back_to_counting_in_process(seeded: str) -> None:
+    with _client(seeded, redis_url="redis://127.0.0.1:1/0", rate_limit_anonymous=1) as client:
+        statuses = [client.post("/graphql", json=COUNT).status_code for _ in range(2)]
+    assert statuses == [200, 429]
+
+
+def test_the_in_process_window_rolls_over() -> None:
+    from api.ratelimit import LocalLimiter
+
+    now = [120.0]
+    limiter = LocalLimiter(clock=lambda: now[0])
+
+    async def hits() -> list[tuple[bool, int]]:
+        out = []
+        for at in (120.0, 150.5, 179.9, 180.0):
+            now[0] = at
+            verdict = await limiter.hit("a", 2)
+            out.append((verdict.allowed, verdict.reset))
+        return out
+
+    assert asyncio.run(hits()) == [(True, 60), (True, 30), (False, 1), (True, 60)]
+
+
+# --- CORS ------------------------------------------------------------------------------------
+
+
+def _preflight(client: TestClient, origin: str, headers: str = "content-type") -> Any:
+    return client.options(
+        "/graphql",
+        headers={
+            "origin": origin,
+            "access-control-request-method": "POST",
+            "access-control-request-headers": headers,
+        },
+    )
+
+
+def test_cors_allows_configured_origins_and_each_keys_own(seeded: str) -> None:
+    key = make_key(seeded, "acme", origins=["https://acme.example"])
+    with _client(seeded, cors_origins=["https://www.example.org"]) as client:
+        site = _preflight(client, "https://www.example.org", "authorization, content-type")
+        assert site.status_code == 204
+        assert site.headers["access-control-allow-origin"] == "https://www.example.org"
+        assert "authorization" in site.headers["access-control-allow-headers"]
+        assert int(site.headers["access-control-max-age"]) > 0
+
+        partner = _preflight(client, "https://acme.example", "authorization")
+        assert partner.status_code == 204
+
+        stranger = _preflight(client, "https://evil.example")
+        assert stranger.status_code == 403
+        assert "access-control-allow-origin" not in stranger.headers
+        assert _preflight(client, "https://www.example.org", "x-custom").status_code == 403
+
+        acme = {"origin": "https://acme.example"}
+        with_key = client.post("/graphql", json=COUNT, headers={**acme, **_bearer(key)})
+        assert with_key.headers["access-control-allow-origin"] == "https://acme.example"
+        assert "RateLimit-Remaining" in with_key.headers["access-control-expose-headers"]
+        # The partner's origin is allowed with the partner's key only.
+        without_key = client.post("/graphql", json=COUNT, headers=acme)
+        assert "access-control-allow-origin" not in without_key.headers
+        assert "Origin" in without_key.headers["vary"]
+
+
+def test_a_revoked_keys_origins_are_refused(seeded: str) -> None:
+    make_key(seeded, "acme", origins=["https://acme.example"])
+    with _client(seeded) as client:
+        assert _preflight(client, "https://acme.example").status_code == 204
+    revoke(seeded, "acme")
+    with _client(seeded) as client:
+        assert _preflight(client, "https://acme.example").status_code == 403
+
+
+def test_cors_origins_setting_reads_a_comma_separated_list(monkeypatch: Any) -> None:
+    monkeypatch.setenv("CORS_ORIGINS", "https://a.example, http://localhost:3000")
+    assert ApiSettings().cors_origins == ["https://a.example", "http://localhost:3000"]
+    monkeypatch.setenv("CORS_ORIGINS", "a.example")
+    with pytest.raises(ValueError, match=re.escape("CORS_ORIGINS: origin 'a.example'")):
+        ApiSettings()
