@@ -47,6 +47,20 @@ def query(url: str, sql: str, **params: Any) -> list[dict[str, Any]]:
     return asyncio.run(go())
 
 
+def execute(url: str, sql: str, **params: Any) -> None:
+    """Run one writing statement and commit it."""
+
+    async def go() -> None:
+        engine = create_engine(url)
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(text(sql), params)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())
+
+
 def dump(url: str) -> dict[str, list[dict[str, Any]]]:
     """Every row of every content table, in a stable order."""
     out = {}

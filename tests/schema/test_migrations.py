@@ -6,7 +6,7 @@ from alembic import command
 from sqlalchemy import inspect
 
 from schema.migrate import alembic_config, upgrade
-from tests.helpers import TABLES, query
+from tests.helpers import TABLES, execute, query
 
 
 def _table_names(url: str) -> set[str]:
@@ -44,3 +44,33 @@ def test_upgrade_is_repeatable_and_downgrade_removes_everything(empty_database_u
     assert not set(TABLES) & _table_names(empty_database_url)
     upgrade(empty_database_url)
     assert query(empty_database_url, "SELECT count(*) AS n FROM article") == [{"n": 0}]
+
+
+def test_0003_upgrades_a_database_that_already_holds_content(empty_database_url: str) -> None:
+    url = empty_database_url
+    upgrade(url, "0002")
+    now = "2026-01-01 00:00:00"
+    statements = [
+        "INSERT INTO expert (id, slug, name, content_hash, created_at, updated_at) "
+        f"VALUES (1, 'ann', 'Ann', 'h', '{now}', '{now}')",
+        "INSERT INTO topic (id, slug, name, kind, synonyms, content_hash, created_at, updated_at)"
+        f" VALUES (1, 'pain', 'Pain', 'general', '[]', 'h', '{now}', '{now}')",
+        "INSERT INTO article (id, slug, title, status, version, created_at, updated_at, "
+        "body_markdown, body_html, body_text, word_count, reading_time_minutes, sections, "
+        f"reviewer_id, content_hash) VALUES (1, 'a', 'A', 'draft', 3, '{now}', '{now}', 'x', "
+        "'<p>x</p>', 'x', 1, 1, '[]', 1, 'h')",
+        "INSERT INTO article_topic (article_id, topic_id, position, is_primary) "
+        "VALUES (1, 1, 0, true)",
+        "INSERT INTO quote (id, article_id, expert_id, text, position) VALUES (1, 1, 1, 'x', 0)",
+    ]
+    for statement in statements:
+        execute(url, statement)
+
+    upgrade(url)  # rebuilding a table that others reference must not break (SQLite)
+
+    assert query(url, "SELECT slug, version FROM expert") == [{"slug": "ann", "version": 1}]
+    assert query(url, "SELECT slug, version FROM topic") == [{"slug": "pain", "version": 1}]
+    assert query(url, "SELECT slug, version, reviewer_id FROM article") == [
+        {"slug": "a", "version": 3, "reviewer_id": 1}
+    ]
+    assert len(query(url, "SELECT * FROM quote")) == 1
