@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-ALLOWED_METHODS = "GET, POST, OPTIONS"
+ALLOWED_METHODS = "GET, HEAD, POST, OPTIONS"
 ALLOWED_HEADERS = {"authorization", "content-type", "accept", "x-request-id", "if-none-match"}
 EXPOSED_HEADERS = (
     "RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy, Retry-After, "

@@ -8,6 +8,7 @@ edit changes nothing; an accepted one bumps the version and, for articles, adds 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -18,7 +19,14 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from schema.db import open_session
-from schema.inputs import ArticleInput, ExpertInput, ReferenceInput, TopicInput
+from schema.inputs import (
+    SLUG_PATTERN,
+    ArticleInput,
+    ExpertInput,
+    ReferenceInput,
+    TopicInput,
+    quote_key,
+)
 from schema.tables import (
     Article,
     ArticleRevision,
@@ -98,9 +106,10 @@ def _validate(model: type[Model], data: dict[str, Any]) -> Model:
 
 
 async def _find(session: AsyncSession, table: type[Row], slug: str) -> Row:
-    row = (
-        await session.execute(select(table).where(table.slug == slug))  # type: ignore[attr-defined]
-    ).scalar_one_or_none()
+    row = None
+    if re.fullmatch(SLUG_PATTERN, slug):  # anything else names nothing (and NUL upsets SQL)
+        statement = select(table).where(table.slug == slug)  # type: ignore[attr-defined]
+        row = (await session.execute(statement)).scalar_one_or_none()
     if row is None:
         what = table.__tablename__.replace("_", " ")  # type: ignore[attr-defined]
         raise _Rejected([EditProblem(("slug",), f"no {what} {slug!r}", EditCode.NOT_FOUND)])
@@ -145,6 +154,16 @@ async def _reload(session: AsyncSession, table: type[Row], slug: str) -> Row:
 # --- Articles --------------------------------------------------------------------------------
 
 
+def _pinned(article: Article, text: str, anchor: str | None) -> str | None:
+    """A quote's section as the editor must have written it: None where the text's first
+    section is the stored one (so moving the text moves the quote), the anchor otherwise."""
+    key = quote_key(text)
+    for section in article.sections:
+        if key in quote_key(article.body_text[slice(*section["text"])]):
+            return None if section["anchor"] == anchor else anchor
+    return anchor
+
+
 async def article_input(session: AsyncSession, article: Article) -> ArticleInput:
     """A stored article in the form an editor writes it (what a patch is applied to)."""
     topics = (
@@ -156,7 +175,7 @@ async def article_input(session: AsyncSession, article: Article) -> ArticleInput
         )
     ).all()
     quotes = await session.execute(
-        select(Expert.slug, Quote.text, Quote.context)
+        select(Expert.slug, Quote.text, Quote.context, Quote.section_anchor)
         .join(Expert, Expert.id == Quote.expert_id)
         .where(Quote.article_id == article.id)
         .order_by(Quote.position)
@@ -182,9 +201,10 @@ async def article_input(session: AsyncSession, article: Article) -> ArticleInput
         "body": article.body_markdown,
         "topics": [slug for slug, _ in topics],
         "primary_topic": primary if topics and primary != topics[0][0] else None,
-        # Quotes are found again in the body on every edit (the section is not pinned), so
-        # moving text under another heading moves its quote with it.
-        "quotes": [{"expert": e, "text": t, "context": c} for e, t, c in quotes],
+        "quotes": [
+            {"expert": e, "text": t, "context": c, "section": _pinned(article, t, anchor)}
+            for e, t, c, anchor in quotes
+        ],
         "references": [
             {name: getattr(r, name) for name in ReferenceInput.model_fields}
             for r in references.scalars()
@@ -228,7 +248,11 @@ async def _change(
     else:
         current = _expert_input(row)
     before = current.model_dump()
-    updated = _validate(type(current), change(before))
+    changed = change(before)
+    if table is Article and changed.get("published_at") is None:
+        # A publication date, once given, is kept (it is when the article first appeared).
+        changed["published_at"] = before["published_at"]
+    updated = _validate(type(current), changed)
     if updated.model_dump() == before:
         return row  # nothing to change: no new version
     if updated.slug != slug:

@@ -64,7 +64,10 @@ def parse_origin(text: str) -> str:
     parts = urlsplit(text.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
         raise KeyProblem(f"origin {text!r}: write it as https://host or https://host:port")
-    return f"{parts.scheme}://{parts.netloc.lower()}"
+    host = parts.netloc.lower()
+    # Browsers leave a scheme's default port out of `Origin`.
+    host = host.removesuffix({"http": ":80", "https": ":443"}[parts.scheme])
+    return f"{parts.scheme}://{host}"
 
 
 def parse_scopes(text: str) -> list[str]:

@@ -207,7 +207,7 @@ class Article(graphene.ObjectType):
     related_posts = graphene.List(
         graphene.NonNull(RelatedPost),
         required=True,
-        first=graphene.Int(default_value=3, description="How many, at most 20."),
+        first=graphene.Int(required=True, default_value=3, description="How many, at most 20."),
         description="Curated related posts first, then articles sharing the most topics.",
     )
     review = graphene.Field(MedicalReview, description="Medical review, if reviewed.")
@@ -221,7 +221,9 @@ class Article(graphene.ObjectType):
     revisions = graphene.List(
         graphene.NonNull(lambda: ArticleRevision),
         first=graphene.Int(
-            default_value=20, description=f"How many, newest first; at most {MAX_REVISIONS}."
+            required=True,
+            default_value=20,
+            description=f"How many, newest first; at most {MAX_REVISIONS}.",
         ),
         description="Every version of the article, newest first: who changed it, when, and "
         "what it was. Needs a key with the `preview` scope (null and FORBIDDEN otherwise).",

@@ -27,8 +27,12 @@ class _Loader(DataLoader):  # type: ignore[misc]
         self.context, self.fetch, self.default = context, fetch, default
 
     async def batch_load_fn(self, keys: Sequence[Any]) -> list[Any]:
-        async with self.context.session() as session:
-            found = await self.fetch(session, list(keys))
+        # A key with a NUL names nothing, and PostgreSQL refuses it in a text parameter.
+        asked = [k for k in keys if not (isinstance(k, str) and "\x00" in k)]
+        found: dict[Any, Any] = {}
+        if asked:
+            async with self.context.session() as session:
+                found = await self.fetch(session, asked)
         default = self.default
         return [found.get(key, [] if default is list else default) for key in keys]
 

@@ -242,3 +242,12 @@ def test_cors_origins_setting_reads_a_comma_separated_list(monkeypatch: Any) -> 
     monkeypatch.setenv("CORS_ORIGINS", "a.example")
     with pytest.raises(ValueError, match=re.escape("CORS_ORIGINS: origin 'a.example'")):
         ApiSettings()
+
+
+def test_key_origins_are_written_as_browsers_send_them() -> None:
+    from schema.keys import KeyProblem, parse_origin
+
+    assert parse_origin("https://Acme.Example:443/") == "https://acme.example"
+    assert parse_origin("http://localhost:3000") == "http://localhost:3000"
+    with pytest.raises(KeyProblem, match="write it as https://host"):
+        parse_origin("https://acme.example/path")

@@ -265,3 +265,48 @@ def test_the_seed_loader_records_revisions_too(editor: Editor, database_url: str
         {"article_slug": s, "version": 1, "action": "load", "changed_by": "seed loader"}
         for s in ("magnesium-for-chronic-pain", "magnesium-for-kidney-stones")
     ]
+
+
+def test_a_write_key_reads_what_it_writes(editor: Editor, database_url: str) -> None:
+    writer = Editor(editor.client, make_key(database_url, "writer", ["write"]))
+    created = writer.data(CREATE, {"input": NEW})["createArticle"]
+    assert created["article"]["status"] == "DRAFT"
+    again = writer.data('{ article(slug: "magnesium-and-sleep", preview: true) { version } }')
+    assert again == {"article": {"version": 1}}
+
+
+def test_a_quote_pinned_to_a_later_section_stays_there(editor: Editor) -> None:
+    body = "Intro.\n\n## Dosage\n\nTake it at night.\n\n## Evidence\n\nTake it at night."
+    pinned = {
+        **NEW,
+        "body": body,
+        "quotes": [{"expert": "linda-rapson", "text": "Take it at night", "section": "evidence"}],
+        "references": [],
+    }
+    assert editor.data(CREATE, {"input": pinned})["createArticle"]["errors"] == []
+    editor.data('mutation { publishArticle(slug: "magnesium-and-sleep") { errors { code } } }')
+    editor.data(UPDATE, {"slug": "magnesium-and-sleep", "v": 2, "patch": {"title": "T"}})
+    quotes = editor.data(
+        '{ article(slug: "magnesium-and-sleep") { quotes { section { anchor } } } }'
+    )
+    assert quotes["article"]["quotes"] == [{"section": {"anchor": "evidence"}}]
+
+
+def test_clearing_the_publication_date_changes_nothing(editor: Editor) -> None:
+    slug = "magnesium-for-chronic-pain"
+    result = editor.data(UPDATE, {"slug": slug, "v": 1, "patch": {"publishedAt": None}})
+    article = result["updateArticle"]["article"]
+    assert article["version"] == 1 and article["publishedAt"] is not None
+
+
+def test_odd_slugs_and_null_arguments_are_answered_not_crashed(editor: Editor) -> None:
+    for slug in ("a\x00b", "Not A Slug", "x" * 500):
+        result = editor.data(UPDATE, {"slug": slug, "v": 1, "patch": {"title": "x"}})
+        assert [e["code"] for e in result["updateArticle"]["errors"]] == ["NOT_FOUND"]
+        assert editor.data("query($s: String!) { article(slug: $s) { slug } }", {"s": slug}) == {
+            "article": None
+        }
+    body = editor.ask(
+        '{ article(slug: "magnesium-for-chronic-pain") { revisions(first: null) { version } } }'
+    )
+    assert "data" not in body and "Internal" not in str(body)

@@ -64,14 +64,10 @@ def upgrade() -> None:
         )
 
     with op.batch_alter_table("expert", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("version", sa.Integer(), nullable=False, server_default="1")
-        )
+        batch_op.add_column(sa.Column("version", sa.Integer(), nullable=False, server_default="1"))
 
     with op.batch_alter_table("topic", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("version", sa.Integer(), nullable=False, server_default="1")
-        )
+        batch_op.add_column(sa.Column("version", sa.Integer(), nullable=False, server_default="1"))
 
     # ### end Alembic commands ###
 
