@@ -88,9 +88,15 @@ async def open_session(engine: AsyncEngine, *, write: bool = False) -> AsyncIter
         # Procuring the connection begins the transaction, with our option already set.
         connection = await session.connection(execution_options={"write": write})
         if write and connection.dialect.name == "postgresql":
+            # Waiting for another writer (a long load, say) is not a slow query: the wait
+            # gets SQLite's busy timeout, whatever statement timeout the connection has.
+            await connection.execute(
+                text(f"SET LOCAL statement_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            )
             await connection.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_WRITE_LOCK}
             )
+            await connection.execute(text("SET LOCAL statement_timeout TO DEFAULT"))
         try:
             yield session
         except BaseException:

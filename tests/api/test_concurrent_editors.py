@@ -60,3 +60,50 @@ def test_twenty_concurrent_editors_lose_no_edit(database_url: str) -> None:
     )
     assert [r["version"] for r in revisions] == list(range(1, EDITORS + 2))
     assert [r["action"] for r in revisions] == ["load"] + ["update"] * EDITORS
+
+
+def test_an_edit_waits_for_a_long_load_beyond_the_statement_timeout(
+    database_url: str,
+) -> None:
+    """A writer holds the lock longer than the API's statement timeout; the edit waits."""
+    import asyncio
+    import threading
+
+    from starlette.testclient import TestClient
+
+    from api.app import create_app
+    from api.settings import ApiSettings
+    from schema.db import create_engine, open_session
+
+    assert load(database_url, SEED_DIR).ok
+    key = make_key(database_url, "newsroom", ["write"])
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_write_lock() -> None:
+        async def go() -> None:
+            engine = create_engine(database_url)
+            try:
+                async with open_session(engine, write=True):
+                    locked.set()
+                    await asyncio.to_thread(release.wait, 10)
+            finally:
+                await engine.dispose()
+
+        asyncio.run(go())
+
+    holder = threading.Thread(target=hold_the_write_lock)
+    holder.start()
+    assert locked.wait(10)
+    threading.Timer(1.5, release.set).start()
+    settings = ApiSettings(database_url=database_url, statement_timeout_ms=300)
+    with TestClient(create_app(settings)) as client:
+        response = client.post(
+            "/graphql",
+            json={
+                "query": 'mutation { updateArticle(slug: "magnesium-for-kidney-stones", '
+                'expectedVersion: 1, patch: {summary: "Waited."}) { article { version } } }'
+            },
+            headers={"authorization": f"Bearer {key}"},
+        )
+    holder.join()
+    assert response.json() == {"data": {"updateArticle": {"article": {"version": 2}}}}
