@@ -226,7 +226,21 @@ async def article_input(session: AsyncSession, article: Article) -> ArticleInput
     return ArticleInput.model_validate(data)
 
 
-_BATCH_FIELD = {Article: "articles", Topic: "topics", Expert: "experts"}
+# Per kind of item: its field in a Batch and its input model.
+_KINDS: dict[type[Any], tuple[str, type[Any]]] = {
+    Article: ("articles", ArticleInput),
+    Topic: ("topics", TopicInput),
+    Expert: ("experts", ExpertInput),
+}
+
+
+async def _current(session: AsyncSession, table: type[Any], row: Any) -> Any:
+    """A stored item in its input form."""
+    if table is Article:
+        return await article_input(session, row)
+    if table is Topic:
+        return await _topic_input(session, row)
+    return _expert_input(row)
 
 
 async def _change(
@@ -241,12 +255,7 @@ async def _change(
     """Apply `change` to an item's input form and write the result, if it differs."""
     row = await _find(session, table, slug)
     _check_version(row, expected_version)
-    if table is Article:
-        current: Any = await article_input(session, row)
-    elif table is Topic:
-        current = await _topic_input(session, row)
-    else:
-        current = _expert_input(row)
+    current = await _current(session, table, row)
     before = current.model_dump()
     changed = change(before)
     if table is Article and changed.get("published_at") is None:
@@ -259,20 +268,8 @@ async def _change(
         await _check_free(session, table, updated.slug)
         # Renamed in place first, so the write below (by slug) updates this item.
         await session.execute(update(table).where(table.id == row.id).values(slug=updated.slug))
-    await _write(session, Batch(**{_BATCH_FIELD[table]: [updated]}), actor, action)
+    await _write(session, Batch(**{_KINDS[table][0]: [updated]}), actor, action)
     return await _reload(session, table, updated.slug)
-
-
-async def _create(
-    engine: AsyncEngine, table: type[Any], model: type[Model], data: dict[str, Any], actor: str
-) -> EditResult[Any]:
-    async def edit(session: AsyncSession) -> Any:
-        item = _validate(model, data)
-        await _check_free(session, table, item.slug)
-        await _write(session, Batch(**{_BATCH_FIELD[table]: [item]}), actor, RevisionAction.CREATE)
-        return await _reload(session, table, item.slug)
-
-    return await _in_transaction(engine, edit)
 
 
 async def _patch(
@@ -290,19 +287,32 @@ async def _patch(
     )
 
 
-async def create_article(
-    engine: AsyncEngine, data: dict[str, Any], actor: str
-) -> EditResult[Article]:
-    """A new article (a draft unless `status` says otherwise)."""
-    return await _create(engine, Article, ArticleInput, data, actor)
+async def create_item(
+    engine: AsyncEngine, table: type[Any], data: dict[str, Any], actor: str
+) -> EditResult[Any]:
+    """A new article (a draft unless `status` says otherwise), topic or expert."""
+    batch_field, model = _KINDS[table]
+
+    async def edit(session: AsyncSession) -> Any:
+        item = _validate(model, data)
+        await _check_free(session, table, item.slug)
+        await _write(session, Batch(**{batch_field: [item]}), actor, RevisionAction.CREATE)
+        return await _reload(session, table, item.slug)
+
+    return await _in_transaction(engine, edit)
 
 
-async def update_article(
-    engine: AsyncEngine, slug: str, expected_version: int, patch: dict[str, Any], actor: str
-) -> EditResult[Article]:
+async def update_item(
+    engine: AsyncEngine,
+    table: type[Any],
+    slug: str,
+    expected_version: int,
+    patch: dict[str, Any],
+    actor: str,
+) -> EditResult[Any]:
     """Change the fields in `patch` (a list replaces the whole list); others stay."""
     return await _patch(
-        engine, Article, slug, expected_version, lambda c: c | patch, actor, RevisionAction.UPDATE
+        engine, table, slug, expected_version, lambda c: c | patch, actor, RevisionAction.UPDATE
     )
 
 
@@ -393,30 +403,4 @@ async def _topic_input(session: AsyncSession, row: Topic) -> TopicInput:
 def _expert_input(row: Expert) -> ExpertInput:
     return ExpertInput.model_validate(
         {name: getattr(row, name) for name in ExpertInput.model_fields}
-    )
-
-
-async def create_topic(engine: AsyncEngine, data: dict[str, Any], actor: str) -> EditResult[Topic]:
-    return await _create(engine, Topic, TopicInput, data, actor)
-
-
-async def update_topic(
-    engine: AsyncEngine, slug: str, expected_version: int, patch: dict[str, Any], actor: str
-) -> EditResult[Topic]:
-    return await _patch(
-        engine, Topic, slug, expected_version, lambda c: c | patch, actor, RevisionAction.UPDATE
-    )
-
-
-async def create_expert(
-    engine: AsyncEngine, data: dict[str, Any], actor: str
-) -> EditResult[Expert]:
-    return await _create(engine, Expert, ExpertInput, data, actor)
-
-
-async def update_expert(
-    engine: AsyncEngine, slug: str, expected_version: int, patch: dict[str, Any], actor: str
-) -> EditResult[Expert]:
-    return await _patch(
-        engine, Expert, slug, expected_version, lambda c: c | patch, actor, RevisionAction.UPDATE
     )

@@ -388,20 +388,7 @@ async def apply_load(
         if progress:
             progress("write", done, len(changed))
 
-    revisions = [
-        revision_row(
-            article_id=article_ids[batch.articles[i].slug],
-            snapshot=batch.articles[i],
-            published_at=_published_at(
-                batch.articles[i], arts.stored.get(batch.articles[i].slug), now
-            ),
-            version=_next_version(arts.stored.get(batch.articles[i].slug)),
-            action=action,
-            actor=actor,
-            now=now,
-        )
-        for i in changed
-    ]
+    revisions: list[dict[str, Any]] = []
     links: list[dict[str, Any]] = []
     quotes: list[dict[str, Any]] = []
     references: list[dict[str, Any]] = []
@@ -410,6 +397,18 @@ async def apply_load(
         data, anchors = batch.articles[i], plan.quote_anchors[i]
         article_id = article_ids[data.slug]
         primary = data.primary
+        stored = arts.stored.get(data.slug)
+        revisions.append(
+            revision_row(
+                article_id=article_id,
+                snapshot=data,
+                published_at=_published_at(data, stored, now),
+                version=_next_version(stored),
+                action=action,
+                actor=actor,
+                now=now,
+            )
+        )
         links += [
             {
                 "article_id": article_id,

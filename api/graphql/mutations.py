@@ -17,7 +17,10 @@ from api.graphql.edits import InputSpec, edit_errors, errors_field, input_types,
 from api.graphql.experts import Expert
 from api.graphql.topics import Topic, TopicKind
 from schema import editing
+from schema.tables import Article as ArticleRow
 from schema.tables import ArticleStatus as StatusEnum
+from schema.tables import Expert as ExpertRow
+from schema.tables import Topic as TopicRow
 
 String, Int = graphene.String, graphene.Int
 
@@ -171,21 +174,87 @@ def _expected(required: bool) -> graphene.Int:
     )
 
 
-async def _article(info: GraphQLResolveInfo, mutation: str, edit: Any, argument: str | None) -> Any:
+async def _answer(
+    info: GraphQLResolveInfo,
+    mutation: str,
+    edit: Any,
+    payload: type[graphene.ObjectType],
+    field: str,
+    argument: str | None,
+) -> Any:
+    """Run an edit and put its result and errors (paths under `argument`) in `payload`."""
     result = await run_edit(info, mutation, edit)
-    return ArticlePayload(article=result.row, errors=edit_errors(result.problems, argument))
+    return payload(**{field: result.row}, errors=edit_errors(result.problems, argument))
+
+
+def _create_mutation(
+    table: type[Any], input_type: Any, payload: type[graphene.ObjectType], field: str
+) -> graphene.Field:
+    name = table.__name__
+
+    async def resolve(root: Any, info: GraphQLResolveInfo, input: Any) -> Any:
+        data = plain(input)
+        return await _answer(
+            info,
+            f"create{name}",
+            lambda engine, actor: editing.create_item(engine, table, data, actor),
+            payload,
+            field,
+            "input",
+        )
+
+    return graphene.Field(
+        payload,
+        input=input_type(required=True, description=f"The new {field}."),
+        resolver=resolve,
+        description=f"Create {'an' if name[0] in 'AEIOU' else 'a'} {field}"
+        + (" (a draft unless `status` says otherwise)." if table is ArticleRow else "."),
+    )
+
+
+def _update_mutation(
+    table: type[Any], patch_type: Any, payload: type[graphene.ObjectType], field: str
+) -> graphene.Field:
+    name = table.__name__
+
+    async def resolve(
+        root: Any, info: GraphQLResolveInfo, slug: str, expected_version: int, patch: Any
+    ) -> Any:
+        data = plain(patch)
+        return await _answer(
+            info,
+            f"update{name}",
+            lambda engine, actor: editing.update_item(
+                engine, table, slug, expected_version, data, actor
+            ),
+            payload,
+            field,
+            "patch",
+        )
+
+    return graphene.Field(
+        payload,
+        slug=_slug(),
+        expected_version=_expected(required=True),
+        patch=patch_type(required=True, description="The fields to change."),
+        resolver=resolve,
+        description=f"Change {'an' if name[0] in 'AEIOU' else 'a'} {field}'s fields"
+        + (" (a new version, kept in `revisions`)." if table is ArticleRow else "."),
+    )
 
 
 def _status_mutation(status: StatusEnum, verb: str) -> graphene.Field:
     async def resolve(
         root: Any, info: GraphQLResolveInfo, slug: str, expected_version: int | None = None
     ) -> Any:
-        return await _article(
+        return await _answer(
             info,
             f"{verb}Article",
             lambda engine, actor: editing.set_article_status(
                 engine, slug, status, expected_version, actor
             ),
+            ArticlePayload,
+            "article",
             None,
         )
 
@@ -207,18 +276,8 @@ class Mutation(graphene.ObjectType):
     """Edit content (needs a key with the `write` scope). Refused edits change nothing and
     say why in the payload's `errors`."""
 
-    create_article = graphene.Field(
-        ArticlePayload,
-        input=ArticleInput(required=True, description="The new article."),
-        description="Create an article (a draft unless `status` says otherwise).",
-    )
-    update_article = graphene.Field(
-        ArticlePayload,
-        slug=_slug(),
-        expected_version=_expected(required=True),
-        patch=ArticlePatch(required=True, description="The fields to change."),
-        description="Change an article's fields (a new version, kept in `revisions`).",
-    )
+    create_article = _create_mutation(ArticleRow, ArticleInput, ArticlePayload, "article")
+    update_article = _update_mutation(ArticleRow, ArticlePatch, ArticlePayload, "article")
     publish_article = _status_mutation(StatusEnum.PUBLISHED, "publish")
     unpublish_article = _status_mutation(StatusEnum.DRAFT, "unpublish")
     archive_article = _status_mutation(StatusEnum.ARCHIVED, "archive")
@@ -229,52 +288,10 @@ class Mutation(graphene.ObjectType):
         description="Delete an article for good (its revisions stay). Refused while other "
         "articles list it as a related post.",
     )
-    create_topic = graphene.Field(
-        TopicPayload,
-        input=TopicInput(required=True, description="The new topic."),
-        description="Create a topic.",
-    )
-    update_topic = graphene.Field(
-        TopicPayload,
-        slug=_slug(),
-        expected_version=_expected(required=True),
-        patch=TopicPatch(required=True, description="The fields to change."),
-        description="Change a topic's fields.",
-    )
-    create_expert = graphene.Field(
-        ExpertPayload,
-        input=ExpertInput(required=True, description="The new expert."),
-        description="Create an expert.",
-    )
-    update_expert = graphene.Field(
-        ExpertPayload,
-        slug=_slug(),
-        expected_version=_expected(required=True),
-        patch=ExpertPatch(required=True, description="The fields to change."),
-        description="Change an expert's fields.",
-    )
-
-    async def resolve_create_article(root: Any, info: GraphQLResolveInfo, input: Any) -> Any:
-        data = plain(input)
-        return await _article(
-            info,
-            "createArticle",
-            lambda engine, actor: editing.create_article(engine, data, actor),
-            "input",
-        )
-
-    async def resolve_update_article(
-        root: Any, info: GraphQLResolveInfo, slug: str, expected_version: int, patch: Any
-    ) -> Any:
-        data = plain(patch)
-        return await _article(
-            info,
-            "updateArticle",
-            lambda engine, actor: editing.update_article(
-                engine, slug, expected_version, data, actor
-            ),
-            "patch",
-        )
+    create_topic = _create_mutation(TopicRow, TopicInput, TopicPayload, "topic")
+    update_topic = _update_mutation(TopicRow, TopicPatch, TopicPayload, "topic")
+    create_expert = _create_mutation(ExpertRow, ExpertInput, ExpertPayload, "expert")
+    update_expert = _update_mutation(ExpertRow, ExpertPatch, ExpertPayload, "expert")
 
     async def resolve_delete_article(
         root: Any, info: GraphQLResolveInfo, slug: str, expected_version: int | None = None
@@ -288,41 +305,3 @@ class Mutation(graphene.ObjectType):
             deleted_slug=result.row.slug if result.row is not None else None,
             errors=edit_errors(result.problems, None),
         )
-
-    async def resolve_create_topic(root: Any, info: GraphQLResolveInfo, input: Any) -> Any:
-        data = plain(input)
-        result = await run_edit(
-            info, "createTopic", lambda engine, actor: editing.create_topic(engine, data, actor)
-        )
-        return TopicPayload(topic=result.row, errors=edit_errors(result.problems, "input"))
-
-    async def resolve_update_topic(
-        root: Any, info: GraphQLResolveInfo, slug: str, expected_version: int, patch: Any
-    ) -> Any:
-        data = plain(patch)
-        result = await run_edit(
-            info,
-            "updateTopic",
-            lambda engine, actor: editing.update_topic(engine, slug, expected_version, data, actor),
-        )
-        return TopicPayload(topic=result.row, errors=edit_errors(result.problems, "patch"))
-
-    async def resolve_create_expert(root: Any, info: GraphQLResolveInfo, input: Any) -> Any:
-        data = plain(input)
-        result = await run_edit(
-            info, "createExpert", lambda engine, actor: editing.create_expert(engine, data, actor)
-        )
-        return ExpertPayload(expert=result.row, errors=edit_errors(result.problems, "input"))
-
-    async def resolve_update_expert(
-        root: Any, info: GraphQLResolveInfo, slug: str, expected_version: int, patch: Any
-    ) -> Any:
-        data = plain(patch)
-        result = await run_edit(
-            info,
-            "updateExpert",
-            lambda engine, actor: editing.update_expert(
-                engine, slug, expected_version, data, actor
-            ),
-        )
-        return ExpertPayload(expert=result.row, errors=edit_errors(result.problems, "patch"))
