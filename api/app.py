@@ -1,23 +1,35 @@
-"""create_app(settings) -> the Starlette application. Its lifespan owns the database engine."""
+"""create_app(settings) -> the Starlette application. Its lifespan owns the database engine.
+
+Every /graphql request runs under a deadline (REQUEST_TIMEOUT_MS): when it passes, the
+request's work is stopped and cancelled, the client is answered at once, and its connection
+goes back to the pool as soon as the cancelled work has unwound.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api import cors, graphiql
 from api.access import Caller, Unauthenticated, client_address, identify
-from api.context import RequestContext, count_statements
+from api.context import RequestContext, watch_engine
+from api.cost import CostModel
+from api.disconnect import ClientDisconnected
+from api.documents import DocumentCache
 from api.graphql.schema import schema
-from api.http import DocumentCache, handle, new_request_id
+from api.http import Engine, Unavailable, handle, new_request_id, unavailable
+from api.limits import Limits
 from api.ratelimit import Limiter, Verdict, create_limiter
 from api.settings import ApiSettings
 from schema.db import create_engine, is_sqlite, open_session, session_factory
@@ -26,12 +38,17 @@ from schema.keys import live_origins
 log = logging.getLogger("healthcontent.app")
 
 
-def _statement_timeout(settings: ApiSettings) -> dict[str, Any]:
-    """PostgreSQL cancels any statement of the API that runs longer than this."""
+def _server_settings(settings: ApiSettings) -> dict[str, Any]:
+    """PostgreSQL cancels any statement of the API that runs longer than its timeout, and
+    stops a statement whose connection is gone (a stopped request's connection is closed,
+    not reused) within half a second, even while it waits for a lock."""
     if is_sqlite(settings.database_url):
         return {}
-    timeout_ms = str(settings.statement_timeout_ms)
-    return {"connect_args": {"server_settings": {"statement_timeout": timeout_ms}}}
+    server_settings = {
+        "statement_timeout": str(settings.statement_timeout_ms),
+        "client_connection_check_interval": "500",
+    }
+    return {"connect_args": {"server_settings": server_settings}}
 
 
 def _error(
@@ -57,26 +74,51 @@ def _error(
 def create_app(settings: ApiSettings | None = None) -> Starlette:
     settings = settings or ApiSettings()
     graphql_schema = schema.graphql_schema
-    documents = DocumentCache(graphql_schema, settings.document_cache_size)
+    limits = Limits(
+        tokens=settings.max_query_tokens,
+        depth=settings.max_query_depth,
+        aliases=settings.max_query_aliases,
+        directives=settings.max_query_directives,
+    )
+    engine_parts = Engine(
+        schema=graphql_schema,
+        documents=DocumentCache(
+            graphql_schema,
+            size=settings.document_cache_size,
+            limits=limits,
+            introspection=settings.introspection,
+        ),
+        costs=CostModel(graphql_schema),
+    )
+    deadline = settings.request_timeout_ms / 1000
+    cleanups: set[asyncio.Task[None]] = set()  # stopped requests still unwinding
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        sqlite = is_sqlite(settings.database_url)
         engine = create_engine(
             settings.database_url,
             pool_size=settings.db_pool_size,
             max_overflow=0,
+            pool_timeout=settings.db_pool_timeout_ms / 1000,
+            connect_timeout_ms=settings.db_connect_timeout_ms,
+            # An edit waits for another writer's lock no longer than a request may last.
+            busy_timeout_ms=settings.request_timeout_ms,
             # SQLite reads run in autocommit (writes commit or roll back themselves), so a
             # rollback when a connection returns to the pool is a wasted thread round-trip.
-            pool_reset_on_return=None if is_sqlite(settings.database_url) else "rollback",
-            **_statement_timeout(settings),
+            pool_reset_on_return=None if sqlite else "rollback",
+            **_server_settings(settings),
         )
-        count_statements(engine)
+        watch_engine(engine)
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
         app.state.limiter = create_limiter(settings.redis_url)
         try:
             yield
         finally:
+            for task in list(cleanups):
+                with suppress(Exception):
+                    await task
             await app.state.limiter.close()
             await engine.dispose()
 
@@ -92,14 +134,37 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
             request_id=request_id,
         )
         origin = request.headers.get("origin")
+        work = asyncio.create_task(_answer(request, context, state.limiter))
         try:
+            done, _ = await asyncio.wait({work}, timeout=deadline)
+        except asyncio.CancelledError:  # the server is shutting down: take the work along
+            work.cancel()
+            raise
+        if not done:
+            # Answer now; the stopped work unwinds (and gives its connection back) behind.
+            await context.stop()
+            work.cancel()
+            cleanup = asyncio.create_task(_unwind(work, context))
+            cleanups.add(cleanup)
+            cleanup.add_done_callback(cleanups.discard)
+            log.warning("request %s passed its deadline and was stopped", request_id)
+            response = _error(
+                503,
+                f"the request took longer than {settings.request_timeout_ms} ms "
+                "(REQUEST_TIMEOUT_MS) and was stopped",
+                code="REQUEST_TIMEOUT",
+            )
+        else:
             try:
-                response = await _answer(request, context, state.limiter)
-            finally:
-                await context.close()
-        except Exception:
-            log.exception("request %s failed", request_id)
-            response = _error(500, "Internal server error", extensions={"requestId": request_id})
+                try:
+                    response = work.result()
+                finally:
+                    await context.close()
+            except ClientDisconnected:
+                log.info("request %s: the client left; its work was cancelled", request_id)
+                return Response(status_code=499)  # nobody is there to read it
+            except Exception as exc:
+                response = _failure(exc, context)
         key_origins = context.caller.key.origins if context.caller.key else ()
         cors.add_headers(
             response,
@@ -108,6 +173,19 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
         )
         response.headers["x-request-id"] = request_id
         return response
+
+    async def _unwind(work: asyncio.Task[Response], context: RequestContext) -> None:
+        with suppress(BaseException):
+            await work
+        await context.close()
+
+    def _failure(exc: Exception, context: RequestContext) -> Response:
+        refusal = exc if isinstance(exc, Unavailable) else unavailable(exc, context)
+        if refusal is not None:
+            log.warning("request %s: %s (%r)", context.request_id, refusal, exc)
+            return _error(503, refusal.message, code=refusal.code, headers={"retry-after": "1"})
+        log.exception("request %s failed", context.request_id, exc_info=exc)
+        return _error(500, "Internal server error", extensions={"requestId": context.request_id})
 
     async def _answer(request: Request, context: RequestContext, limiter: Limiter) -> Response:
         """Who is calling, whether they are within their limit, then the GraphQL answer."""
@@ -134,22 +212,37 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
         elif failure is not None:
             response = failure
         else:
-            response = await handle(
-                request, schema=graphql_schema, documents=documents, context=context
-            )
+
+            async def charge(cost: int) -> Verdict | None:
+                return await _spend(context.caller, limiter, cost)
+
+            response = await handle(request, engine=engine_parts, context=context, charge=charge)
         if verdict is not None:
             response.headers.update(verdict.headers())
         return response
 
+    def _bucket(caller: Caller) -> str:
+        return f"key:{caller.key.id}" if caller.key is not None else f"address:{caller.address}"
+
     async def _check_rate(caller: Caller, limiter: Limiter) -> Verdict | None:
         if caller.key is not None:
             limit = caller.key.rate_per_minute or settings.rate_limit_key
-            bucket = f"key:{caller.key.id}"
         else:
-            limit, bucket = settings.rate_limit_anonymous, f"address:{caller.address}"
+            limit = settings.rate_limit_anonymous
         if limit <= 0:
             return None
-        return await limiter.hit(bucket, limit)
+        return await limiter.hit(_bucket(caller), limit)
+
+    async def _spend(caller: Caller, limiter: Limiter, cost: int) -> Verdict | None:
+        if caller.key is not None:
+            budget = settings.rate_limit_cost_key
+        elif settings.rate_limit_anonymous <= 0:
+            return None  # RATE_LIMIT_ANONYMOUS=0 turns every anonymous limit off
+        else:
+            budget = settings.rate_limit_cost_anonymous
+        if budget <= 0:
+            return None
+        return await limiter.spend(_bucket(caller), cost, budget)
 
     async def graphql_preflight(request: Request) -> Response:
         if not cors.is_preflight(request):
@@ -171,14 +264,23 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
 
     async def readyz(request: Request) -> Response:
         try:
-            async with request.app.state.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
+            # Within the connect timeout, so a hung database is a prompt 503.
+            async with asyncio.timeout(settings.db_connect_timeout_ms / 1000):
+                async with request.app.state.engine.connect() as connection:
+                    await connection.execute(text("SELECT 1"))
         except Exception as exc:  # the database not answering is the one thing this reports
-            log.warning("readiness check failed: %s", exc)
+            log.warning("readiness check failed: %r", exc)
             return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "up"})
 
+    middleware = []
+    if settings.forwarded_allow_ips:
+        # Only these proxies may say who the client is (for rate limits and logs alike).
+        middleware.append(
+            Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
+        )
     return Starlette(
+        middleware=middleware,
         routes=[
             Route("/graphql", graphql, methods=["GET", "HEAD", "POST"]),
             Route("/graphql", graphql_preflight, methods=["OPTIONS"]),

@@ -30,19 +30,11 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    from api.server import serve
+    from api.settings import ApiSettings
 
-    load_settings()  # a bad DATABASE_URL is one plain sentence, before any worker starts
-    uvicorn.run(
-        "api.app:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        loop="uvloop",
-        http="httptools",
-        log_level="info",
-    )
+    load_settings(ApiSettings)  # a bad setting is one plain sentence, before workers start
+    serve(args.host, args.port, args.workers)
     return 0
 
 

@@ -1,4 +1,5 @@
-"""Per-request context: how resolvers reach the database, the request's loaders, its stats."""
+"""Per-request context: how resolvers reach the database, the request's loaders, its stats,
+and the tasks and connections it uses (so that a deadline or a disconnect can stop them)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api.access import Caller
 from api.settings import ApiSettings
+from schema.db import interrupt
 
 if TYPE_CHECKING:
     from api.graphql.loaders import Loaders
@@ -30,20 +32,35 @@ class QueryStats:
         return {"sqlStatements": self.sql_statements, "durationMs": round(elapsed, 2)}
 
 
-_current_stats: contextvars.ContextVar[QueryStats | None] = contextvars.ContextVar(
-    "query_stats", default=None
+# The request a task works for. Loaders' tasks inherit it (tasks copy their creator's
+# context), so database events can be put down to the request that caused them.
+_current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
+    "request_context", default=None
 )
 
 
-def count_statements(engine: AsyncEngine) -> None:
-    """Count each SQL statement against the request that runs it (loaders' tasks included:
-    they inherit the request's context)."""
+def watch_engine(engine: AsyncEngine) -> None:
+    """Count each SQL statement against the request that runs it, and know which
+    connections each request has checked out."""
 
     @event.listens_for(engine.sync_engine, "before_cursor_execute")
     def _count(*_: Any) -> None:
-        stats = _current_stats.get()
-        if stats is not None:
-            stats.sql_statements += 1
+        context = _current.get()
+        if context is not None:
+            context.stats.sql_statements += 1
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _checkout(_dbapi: Any, record: Any, _proxy: Any) -> None:
+        context = _current.get()
+        if context is not None:
+            record.info["request"] = context
+            context.connections.add(record.driver_connection)
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _checkin(_dbapi: Any, record: Any) -> None:
+        context = record.info.pop("request", None)
+        if context is not None:
+            context.connections.discard(record.driver_connection)
 
 
 @dataclass
@@ -56,13 +73,15 @@ class RequestContext:
     request_id: str
     caller: Caller = field(default_factory=lambda: Caller(None, "unknown"))
     stats: QueryStats = field(default_factory=QueryStats)
+    connections: set[Any] = field(default_factory=set)  # driver connections checked out
     _loaders: Loaders | None = None
     _session: AsyncSession | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _closed: bool = False
+    _users: set[asyncio.Task[Any]] = field(default_factory=set)  # tasks using the session
 
     def __post_init__(self) -> None:
-        _current_stats.set(self.stats)
+        _current.set(self)
 
     @property
     def loaders(self) -> Loaders:
@@ -80,14 +99,20 @@ class RequestContext:
         by two tasks at once); one session per request instead of one per batch saves a
         connection checkout, a check-in and their round-trips for every batch.
         """
-        async with self._lock:
-            if self._closed:
-                # graphql-core lets sibling resolvers run on after a failed field has already
-                # ended the response; they must not open a session nobody will close.
-                raise RequestFinished(self.request_id)
-            if self._session is None:
-                self._session = self.sessions()
-            yield self._session
+        task = asyncio.current_task()
+        assert task is not None
+        self._users.add(task)
+        try:
+            async with self._lock:
+                if self._closed:
+                    # graphql-core lets sibling resolvers run on after a failed field has
+                    # already ended the response; they must not open a session nobody closes.
+                    raise RequestFinished(self.request_id)
+                if self._session is None:
+                    self._session = self.sessions()
+                yield self._session
+        finally:
+            self._users.discard(task)
 
     async def release(self) -> None:
         """Give the connection back to the pool now (the session reopens if used again).
@@ -107,11 +132,21 @@ class RequestContext:
     async def close(self) -> None:
         """End the request: wait for a batch in flight, give the connection back, and refuse
         any later use."""
+        self._closed = True
         async with self._lock:
-            self._closed = True
             if self._session is not None:
                 await self._session.close()
                 self._session = None
+
+    async def stop(self) -> None:
+        """Stop the request's work now (its deadline passed, or its client left): no new
+        session, statements running on its connections interrupted, the tasks waiting on
+        its session cancelled. `close` then gives the connections back."""
+        self._closed = True
+        for connection in list(self.connections):
+            await interrupt(connection)
+        for task in list(self._users):
+            task.cancel()
 
 
 class RequestFinished(RuntimeError):

@@ -9,27 +9,24 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import orjson
-from graphql import (
-    DocumentNode,
-    ExecutionResult,
-    GraphQLError,
-    GraphQLSchema,
-    OperationDefinitionNode,
-    OperationType,
-    execute,
-    parse,
-    validate,
-)
+from graphql import ExecutionResult, GraphQLError, GraphQLSchema, OperationType, execute
 from graphql.pyutils import is_awaitable
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.requests import Request
 from starlette.responses import Response
 
 from api.context import RequestContext
+from api.cost import CostModel
+from api.disconnect import cancelled_on_disconnect
+from api.documents import DocumentCache
+from api.limits import LimitCode, limit_error
+from api.ratelimit import Verdict
+from schema.db import is_unavailable
 
 log = logging.getLogger("healthcontent.http")
 
@@ -40,9 +37,22 @@ JSON = "application/json"
 class RequestError(Exception):
     """The HTTP request itself is unusable: answered with `status` and a plain message."""
 
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        headers: dict[str, str] | None = None,
+        code: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.message, self.headers = status, message, headers or {}
+        self.code = code
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"message": self.message}
+        if self.code:
+            error["extensions"] = {"code": self.code}
+        return {"errors": [error]}
 
 
 @dataclass(frozen=True)
@@ -80,8 +90,35 @@ def _param(value: Any, name: str, kind: type, nullable: bool = True) -> Any:
     return value
 
 
-async def read_request(request: Request) -> GraphQLRequest:
+def _too_large(max_bytes: int, what: str, status: int = 413) -> RequestError:
+    return RequestError(
+        status,
+        f"{what} is over {max_bytes} bytes (MAX_BODY_BYTES)",
+        # The rest of an oversized body is not worth reading: close the connection instead.
+        headers={"connection": "close"},
+        code="REQUEST_TOO_LARGE",
+    )
+
+
+async def _body(request: Request, max_bytes: int) -> bytes:
+    """The body, read only as far as `max_bytes`: a larger one is refused with 413 as soon
+    as its Content-Length (or, without one, its first byte over) says so."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise _too_large(max_bytes, "the request body")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise _too_large(max_bytes, "the request body")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_request(request: Request, max_bytes: int) -> GraphQLRequest:
     if request.method in ("GET", "HEAD"):
+        if len(request.scope["query_string"]) > max_bytes:
+            raise _too_large(max_bytes, "the query string", status=414)
         params: dict[str, Any] = dict(request.query_params)
         if "variables" in params and params["variables"] != "":
             try:
@@ -97,7 +134,7 @@ async def read_request(request: Request) -> GraphQLRequest:
                 415, f"send the query as {JSON} (got {content_type or 'no content type'})"
             )
         try:
-            params = orjson.loads(await request.body())
+            params = orjson.loads(await _body(request, max_bytes))
         except orjson.JSONDecodeError as exc:
             raise RequestError(400, f"the body is not valid JSON: {exc}") from None
         if isinstance(params, list):
@@ -116,34 +153,44 @@ async def read_request(request: Request) -> GraphQLRequest:
     )
 
 
-class DocumentCache:
-    """Parsed and validated documents by query text: validation costs more than the rest."""
+class Unavailable(Exception):
+    """The database cannot serve the request: answered with 503 and a plain message."""
 
-    def __init__(self, schema: GraphQLSchema, size: int) -> None:
-        @lru_cache(maxsize=size)
-        def prepare(query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
-            try:
-                document = parse(query)
-            except GraphQLError as error:
-                return None, [error]
-            return document, validate(schema, document)
-
-        self.prepare = prepare
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
 
 
-def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if name is None:
-        return operations[0] if len(operations) == 1 else None
-    return next((o for o in operations if o.name and o.name.value == name), None)
+def unavailable(error: BaseException, context: RequestContext) -> Unavailable | None:
+    """What to tell the client when `error` means the database cannot serve it now."""
+    settings = context.settings
+    if isinstance(error, SQLAlchemyTimeoutError):
+        return Unavailable(
+            "SERVICE_UNAVAILABLE",
+            f"no database connection came free within {settings.db_pool_timeout_ms} ms "
+            "(DB_POOL_TIMEOUT_MS): the service is overloaded; retry shortly",
+        )
+    if is_unavailable(error):
+        return Unavailable(
+            "DATABASE_UNAVAILABLE",
+            "the database cannot be reached (it did not answer within "
+            f"{settings.db_connect_timeout_ms} ms, DB_CONNECT_TIMEOUT_MS, or refused); retry "
+            "shortly",
+        )
+    return None
 
 
 def _format_errors(errors: list[GraphQLError], context: RequestContext) -> list[dict[str, Any]]:
-    """Expected errors as they are; unexpected ones logged and masked."""
+    """Expected errors as they are; unexpected ones logged and masked. Raises Unavailable
+    when an error says the database cannot be reached (the whole answer is a 503)."""
     out = []
     for error in errors:
         original = error.original_error
         if original is not None and not isinstance(original, GraphQLError):
+            refusal = unavailable(original, context)
+            if refusal is not None:
+                log.warning("request %s: %s (%r)", context.request_id, refusal, original)
+                raise refusal
             log.error(
                 "request %s: unexpected error in %s",
                 context.request_id,
@@ -176,34 +223,40 @@ def _response(body: dict[str, Any], status: int, media_type: str, **headers: str
     )
 
 
+# Spends an operation's cost from its caller's budget: None when the caller has none.
+Charge = Callable[[int], Awaitable[Verdict | None]]
+
+
+@dataclass(frozen=True)
+class Engine:
+    """What executing GraphQL needs, built once per application."""
+
+    schema: GraphQLSchema
+    documents: DocumentCache
+    costs: CostModel
+
+
 async def handle(
-    request: Request,
-    *,
-    schema: GraphQLSchema,
-    documents: DocumentCache,
-    context: RequestContext,
+    request: Request, *, engine: Engine, context: RequestContext, charge: Charge
 ) -> Response:
     """Answer one GraphQL-over-HTTP request."""
+    settings = context.settings
     try:
         media_type = _media_type(request)
     except RequestError as error:
-        return _response({"errors": [{"message": error.message}]}, error.status, JSON)
+        return _response(error.body(), error.status, JSON)
     try:
-        graphql_request = await read_request(request)
+        graphql_request = await read_request(request, settings.max_body_bytes)
     except RequestError as error:
-        return _response(
-            {"errors": [{"message": error.message}]}, error.status, media_type, **error.headers
-        )
+        return _response(error.body(), error.status, media_type, **error.headers)
     # Under application/json, well-formed GraphQL responses are 200 even with request errors
     # (legacy clients read the body); the newer media type uses 4xx for them.
     request_error_status = 400 if media_type == GRAPHQL_RESPONSE else 200
 
-    document, errors = documents.prepare(graphql_request.query)
-    if document is None or errors:
-        return _response(
-            {"errors": [e.formatted for e in errors]}, request_error_status, media_type
-        )
-    operation = _operation(document, graphql_request.operation_name)
+    prepared = engine.documents.prepare(graphql_request.query)
+    if prepared.document is None:
+        return _response({"errors": prepared.errors}, request_error_status, media_type)
+    operation = prepared.operation(graphql_request.operation_name)
     if operation is None:
         message = (
             f"no operation named {graphql_request.operation_name!r}"
@@ -219,15 +272,36 @@ async def handle(
             allow="POST",
         )
 
-    result = execute(
-        schema,
-        document,
-        context_value=context,
-        variable_values=graphql_request.variables,
-        operation_name=graphql_request.operation_name,
-    )
-    if is_awaitable(result):
-        result = await result
+    cost = prepared.cost(engine.costs, operation, graphql_request.variables)
+    cost_extension = {"requestedQueryCost": cost, "maxQueryCost": settings.max_query_cost}
+    if cost > settings.max_query_cost:
+        error = limit_error(
+            LimitCode.QUERY_TOO_COMPLEX,
+            f"The query costs {cost}; at most {settings.max_query_cost} is allowed "
+            "(MAX_QUERY_COST). Ask for smaller pages or fewer nested lists.",
+            cost=cost_extension,
+        )
+        return _response({"errors": [error.formatted]}, request_error_status, media_type)
+    verdict = await charge(cost)
+    if verdict is not None and not verdict.allowed:
+        message = (
+            f"this query costs {cost}, and only {verdict.remaining} of the budget of "
+            f"{verdict.limit} a minute is left: retry in {verdict.reset} s"
+        )
+        body = {"errors": [{"message": message, "extensions": {"code": "RATE_LIMITED"}}]}
+        return _response(body, 429, media_type, **verdict.headers())
+
+    async with cancelled_on_disconnect(request):
+        result = execute(
+            engine.schema,
+            prepared.document,
+            context_value=context,
+            variable_values=graphql_request.variables,
+            operation_name=graphql_request.operation_name,
+            hide_suggestions=not settings.introspection,
+        )
+        if is_awaitable(result):
+            result = await result
     assert isinstance(result, ExecutionResult)
     # Errors raised before execution (variables that do not coerce) carry no path: that is a
     # request error, answered without `data`. A field error that nulls the root has a path
@@ -238,11 +312,15 @@ async def handle(
         body["errors"] = _format_errors(result.errors, context)
     if not request_failed:
         body["data"] = result.data
-    if context.settings.query_stats:
-        body["extensions"] = {"queryStats": context.stats.as_extension()}
+    body["extensions"] = {"cost": cost_extension}
+    if settings.query_stats:
+        body["extensions"]["queryStats"] = context.stats.as_extension()
+    headers = verdict.headers() if verdict is not None else {}
     if request_failed:
-        return _response(body, request_error_status, media_type)
-    return _cacheable(request, body, media_type, context, cache=not result.errors)
+        return _response(body, request_error_status, media_type, **headers)
+    response = _cacheable(request, body, media_type, context, cache=not result.errors)
+    response.headers.update(headers)
+    return response
 
 
 def _cacheable(

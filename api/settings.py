@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,12 @@ from pydantic_settings import NoDecode
 
 from schema.keys import KeyProblem, parse_origin
 from schema.settings import PROJECT_ROOT, Settings
+
+
+def _comma_separated(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
 
 
 class ApiSettings(Settings):
@@ -23,28 +30,72 @@ class ApiSettings(Settings):
     # Connections kept open; requests beyond them wait for one rather than opening more
     # (opening and closing connections under load costs far more than waiting).
     db_pool_size: int = 10
+    # How long a request waits for a free connection before a 503 (a full pool means the
+    # service is overloaded: waiting longer only piles requests up).
+    db_pool_timeout_ms: int = Field(default=2000, gt=0)
+    # How long opening a database connection may take: a database that accepts connections
+    # but never answers gives fast 503s instead of hanging every request.
+    db_connect_timeout_ms: int = Field(default=2000, gt=0)
     statement_timeout_ms: int = 5000  # PostgreSQL cancels any longer statement of the API
+    # Wall time of one request, from its first byte to its answer; then its work is
+    # cancelled and its connection goes back to the pool.
+    request_timeout_ms: int = Field(default=5000, gt=0)
     cache_max_age: int = 60  # seconds a CDN or browser may keep a GET query's answer
     graphiql: bool = True  # serve GraphiQL to browsers at GET /graphql
     graphiql_assets_dir: Path = PROJECT_ROOT / "graphiql" / "node_modules"
+    # `__schema` and `__type` (the SDL is public, so on by default). Off, they are refused
+    # and error messages carry no "Did you mean ...?" hints; `__typename` always works.
+    introspection: bool = True
+
+    # Limits every document must keep (checked once per document, then cached).
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, gt=0)  # a POST body, or a GET query
+    max_query_tokens: int = Field(default=1000, gt=0)
+    max_query_depth: int = Field(default=15, gt=0)
+    max_query_aliases: int = Field(default=30, ge=0)
+    max_query_directives: int = Field(default=50, ge=0)
+    # The most a document may cost (see api/cost.py: objects, times page sizes).
+    max_query_cost: int = Field(default=5000, gt=0)
+
     # Requests a minute: per client address for anonymous callers, per key for keys (a key's
-    # own --rate wins). 0 turns the limit off.
+    # own --rate wins). 0 turns the limit off; RATE_LIMIT_ANONYMOUS=0 turns every anonymous
+    # limit off, cost budget included.
     rate_limit_anonymous: int = 120
     rate_limit_key: int = 1200
+    # Query cost a minute, on the same windows (0: no budget).
+    rate_limit_cost_anonymous: int = 20_000
+    rate_limit_cost_key: int = 200_000
     # Counters shared by every worker and machine (redis://host:6379/0); in-process if unset.
     redis_url: str | None = None
     # Browser origins allowed to call (CORS), comma-separated; "*" allows any. Each key's own
     # --origin values are allowed too, for requests made with that key.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or networks,
+    # comma-separated; "*" trusts anyone). Default: none, so a client cannot pick its own
+    # address (and rate-limit bucket) by sending the header.
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = [part for part in value.split(",") if part.strip()]
+        value = _comma_separated(value)
         if isinstance(value, list):
             try:
                 return [o.strip() if o.strip() == "*" else parse_origin(o) for o in value]
             except KeyProblem as exc:
                 raise ValueError(f"CORS_ORIGINS: {exc}") from None
+        return value
+
+    @field_validator("forwarded_allow_ips", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        value = _comma_separated(value)
+        for entry in value if isinstance(value, list) else ():
+            try:
+                if entry != "*":
+                    ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"FORWARDED_ALLOW_IPS: {entry!r} is not an address or network "
+                    "(like 10.0.0.1 or 10.0.0.0/8) or *"
+                ) from None
         return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import orjson
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -35,17 +37,28 @@ def is_sqlite(engine_or_url: AsyncEngine | str) -> bool:
     return url.startswith("sqlite")
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def create_engine(
+    url: str,
+    *,
+    connect_timeout_ms: int | None = None,
+    busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+    **kwargs: Any,
+) -> AsyncEngine:
     """An async engine for `url` (any form `normalise_database_url` accepts).
 
-    SQLite gets WAL (readers never wait for the loader), foreign keys, a busy timeout, and
-    writing transactions that really start at BEGIN IMMEDIATE: pysqlite otherwise defers BEGIN
-    to the first write, so the reads a load validates against would not be in its transaction.
+    SQLite gets WAL (readers never wait for the loader), foreign keys, a busy timeout
+    (`busy_timeout_ms`: how long a writer waits for another's lock), and writing transactions
+    that really start at BEGIN IMMEDIATE: pysqlite otherwise defers BEGIN to the first write,
+    so the reads a load validates against would not be in its transaction.
+    PostgreSQL connections give up opening after `connect_timeout_ms` (asyncpg waits 60 s).
     """
     url = normalise_database_url(url)
     kwargs.setdefault("json_serializer", _json_dumps)
     kwargs.setdefault("json_deserializer", orjson.loads)
     if not is_sqlite(url):
+        if connect_timeout_ms is not None:
+            connect_args = kwargs.setdefault("connect_args", {})
+            connect_args["timeout"] = connect_timeout_ms / 1000
         return create_async_engine(url, pool_pre_ping=True, **kwargs)
 
     database = make_url(url).database
@@ -59,7 +72,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -72,6 +85,27 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+async def interrupt(driver_connection: Any) -> None:
+    """Stop the statement a connection is running, at once, so it can go back to the pool.
+
+    SQLite runs statements in aiosqlite's thread, where cancelling the awaiting task does not
+    reach them; sqlite3's interrupt does (a wait for another writer's lock is the exception:
+    it ends with the busy timeout). asyncpg needs nothing here: cancelling the awaiting task
+    sends PostgreSQL a cancel request.
+    """
+    if type(driver_connection).__module__.startswith("aiosqlite"):
+        with contextlib.suppress(Exception):  # closed meanwhile: nothing left to stop
+            await driver_connection.interrupt()
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether `error` says the database cannot be reached (refused, timed out while
+    connecting, or the connection was lost), rather than that a statement failed."""
+    if isinstance(error, OSError):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

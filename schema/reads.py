@@ -512,14 +512,27 @@ async def expert_page(*, session: AsyncSession, page: PageRequest) -> Page:
 
 
 async def quotes_of_experts(
-    *, session: AsyncSession, expert_ids: Sequence[int]
+    *, session: AsyncSession, expert_ids: Sequence[int], limit: int
 ) -> dict[int, list[Quote]]:
-    """Each expert's quotes in published articles, newest article first."""
-    rows = await session.execute(
-        select(Quote)
+    """Each expert's latest `limit` quotes in published articles, newest article first."""
+    newest_first = (Article.published_at.desc(), Article.id.desc(), Quote.position)
+    ranked = (
+        select(
+            Quote.id,
+            func.row_number()
+            .over(partition_by=Quote.expert_id, order_by=newest_first)
+            .label("rank"),
+        )
         .join(Article, Article.id == Quote.article_id)
         .where(Quote.expert_id.in_(expert_ids), _published())
-        .order_by(Quote.expert_id, Article.published_at.desc(), Quote.position)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(Quote)
+        .join(ranked, ranked.c.id == Quote.id)
+        .join(Article, Article.id == Quote.article_id)
+        .where(ranked.c.rank <= limit)
+        .order_by(Quote.expert_id, *newest_first)
     )
     out: dict[int, list[Quote]] = defaultdict(list)
     for quote in rows.scalars():

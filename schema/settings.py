@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, TypeVar, overload
 
 from pydantic import ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -54,13 +55,24 @@ class SettingsError(ValueError):
     """Configuration that cannot work, said in one plain sentence."""
 
 
-def load_settings(*, database_url: str | None = None) -> Settings:
-    """Settings from the environment, with any explicit overrides; SettingsError if invalid."""
+S = TypeVar("S", bound=Settings)
+
+
+@overload
+def load_settings(*, database_url: str | None = None) -> Settings: ...
+@overload
+def load_settings(kind: type[S], *, database_url: str | None = None) -> S: ...
+def load_settings(kind: type[Settings] = Settings, *, database_url: str | None = None) -> Settings:
+    """Settings of `kind` from the environment, with any explicit overrides; SettingsError
+    if invalid, naming the variable."""
     try:
-        return Settings(**({"database_url": database_url} if database_url else {}))
+        return kind(**({"database_url": database_url} if database_url else {}))
     except ValidationError as exc:
-        # Our validators' messages already name the variable.
-        messages = "; ".join(
-            e["msg"].removeprefix("Value error, ") for e in exc.errors(include_url=False)
-        )
-        raise SettingsError(messages) from None
+        raise SettingsError("; ".join(map(_message, exc.errors(include_url=False)))) from None
+
+
+def _message(error: Any) -> str:
+    message = str(error["msg"])
+    if message.startswith("Value error, "):
+        return message.removeprefix("Value error, ")  # our validators name the variable
+    return f"{'_'.join(map(str, error['loc'])).upper()}: {message}"

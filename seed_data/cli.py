@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 from pathlib import Path
 from typing import TextIO
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from schema.db import SQLITE_BUSY_TIMEOUT_MS, create_engine
 from schema.migrate import current_revision, head_revision
@@ -71,36 +73,52 @@ async def run(args: argparse.Namespace) -> int:
         return 2
     engine = create_engine(settings.database_url)
     try:
-        current, head = await current_revision(engine), head_revision()
-        if current != head:
-            print(
-                f"the database is at migration {current or '(none)'}, not {head}: "
-                "run `healthcontent migrate` first",
-                file=sys.stderr,
-            )
-            return 2
-        progress = ProgressDisplay()
-        try:
-            result = await load_paths(
-                engine=engine,
-                paths=args.paths or [SEED_DIR],
-                dry_run=args.dry_run,
-                progress=progress,
-            )
-        except OperationalError as exc:
-            if "database is locked" not in str(exc):
-                raise
-            progress.finish()
-            print(
-                f"another process kept the database locked for over "
-                f"{SQLITE_BUSY_TIMEOUT_MS // 1000} s (probably another load); nothing was "
-                "written: try again when it has finished",
-                file=sys.stderr,
-            )
-            return 3
-        progress.finish()
+        return await _load(engine, args)
+    except (DBAPIError, ConnectionError, TimeoutError) as exc:
+        # A full disk, a lost connection, a server that went away: the load's transaction
+        # was rolled back (or never began), so say what the database said, not a traceback.
+        reason = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+        text = str(reason).strip().splitlines()[0] if str(reason).strip() else type(reason).__name__
+        print(
+            f"the database failed: {text}; nothing was written (a load is all or nothing: "
+            "run it again once that is fixed)",
+            file=sys.stderr,
+        )
+        return 4
     finally:
-        await engine.dispose()
+        with contextlib.suppress(Exception):  # a failed database may fail to close, too
+            await engine.dispose()
+
+
+async def _load(engine: AsyncEngine, args: argparse.Namespace) -> int:
+    current, head = await current_revision(engine), head_revision()
+    if current != head:
+        print(
+            f"the database is at migration {current or '(none)'}, not {head}: "
+            "run `healthcontent migrate` first",
+            file=sys.stderr,
+        )
+        return 2
+    progress = ProgressDisplay()
+    try:
+        result = await load_paths(
+            engine=engine,
+            paths=args.paths or [SEED_DIR],
+            dry_run=args.dry_run,
+            progress=progress,
+        )
+    except OperationalError as exc:
+        if "database is locked" not in str(exc):
+            raise
+        print(
+            f"another process kept the database locked for over "
+            f"{SQLITE_BUSY_TIMEOUT_MS // 1000} s (probably another load); nothing was "
+            "written: try again when it has finished",
+            file=sys.stderr,
+        )
+        return 3
+    finally:
+        progress.finish()
     return report(result)
 
 

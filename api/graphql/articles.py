@@ -17,6 +17,7 @@ from api.graphql.relay import (
     page_arguments,
     paged,
 )
+from api.graphql.scalars import JSONString
 from schema import reads
 from schema.keys import Scope
 from schema.reads import ArticleOrder as Order
@@ -39,6 +40,7 @@ _ORDER = {
     Order.TITLE: "By title, A to Z.",
     Order.RELEVANCE: "Best match first (with `search` only).",
 }
+MAX_RELATED = 20  # the most `relatedPosts` gives at once
 # graphene asks the callable for the type's description (None) and each value's.
 ArticleStatus = graphene.Enum.from_enum(StatusEnum, description=lambda v: _STATUS[v])
 ArticleOrder = graphene.Enum.from_enum(Order, description=lambda v: _ORDER[v])
@@ -207,16 +209,19 @@ class Article(graphene.ObjectType):
     related_posts = graphene.List(
         graphene.NonNull(RelatedPost),
         required=True,
-        first=graphene.Int(required=True, default_value=3, description="How many, at most 20."),
+        first=graphene.Int(
+            required=True, default_value=3, description=f"How many, at most {MAX_RELATED}."
+        ),
         description="Curated related posts first, then articles sharing the most topics.",
     )
     review = graphene.Field(MedicalReview, description="Medical review, if reviewed.")
     references = graphene.List(
         graphene.NonNull(Reference), required=True, description="Sources, in citation order."
     )
-    json_ld = graphene.JSONString(
+    json_ld = JSONString(
         required=True,
-        description="schema.org MedicalWebPage JSON-LD, ready for a <script type=ld+json>.",
+        description="schema.org MedicalWebPage JSON-LD, ready to put as it is in a "
+        "<script type=application/ld+json> element (`<`, `>` and `&` are escaped).",
     )
     revisions = graphene.List(
         graphene.NonNull(lambda: ArticleRevision),
@@ -290,8 +295,8 @@ class Article(graphene.ObjectType):
     async def resolve_related_posts(
         parent: ArticleRow, info: GraphQLResolveInfo, first: int
     ) -> list[RelatedPost]:
-        if not 0 <= first <= 20:
-            raise bad_input(PageError("first", "must be between 0 and 20"))
+        if not 0 <= first <= MAX_RELATED:
+            raise bad_input(PageError("first", f"must be between 0 and {MAX_RELATED}"))
         loaders = _loaders(info)
         related = await loaders.related_by_article_id.load(parent.id)
         curated_ids = [link.target_id for link in related.links if link.target_id is not None]
@@ -360,7 +365,7 @@ class ArticleRevision(graphene.ObjectType):
     title = graphene.String(required=True, description="The title in this version.")
     status = ArticleStatus(required=True, description="The status in this version.")
     body = graphene.String(required=True, description="The Markdown body in this version.")
-    snapshot = graphene.JSONString(
+    snapshot = JSONString(
         required=True,
         description="The whole version in input form (what createArticle takes): metadata, "
         "body, topics, quotes, references, related links, review.",

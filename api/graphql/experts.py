@@ -10,12 +10,14 @@ from graphql import GraphQLResolveInfo
 from api.graphql.articles import article_connection, article_list_arguments
 from api.graphql.relay import (
     Node,
+    bad_input,
     connection_types,
     page_arguments,
     paged,
 )
 from schema import reads
 from schema.keys import Scope
+from schema.reads import PageError
 from schema.tables import Expert as ExpertRow
 from schema.tables import Quote as QuoteRow
 
@@ -42,7 +44,12 @@ class Expert(graphene.ObjectType):
     quotes = graphene.List(
         graphene.NonNull(lambda: Quote),
         required=True,
-        description="Their quotes in published articles.",
+        first=graphene.Int(
+            required=True,
+            default_value=20,
+            description=f"How many, newest article first; at most {reads.MAX_PAGE}.",
+        ),
+        description="Their quotes in published articles, newest article first.",
     )
     articles = graphene.Field(
         "api.graphql.articles.ArticleConnection",
@@ -59,8 +66,11 @@ class Expert(graphene.ObjectType):
     async def get_node(cls, info: GraphQLResolveInfo, id: int) -> ExpertRow | None:
         return await info.context.loaders.expert_by_id.load(id)
 
-    async def resolve_quotes(parent: ExpertRow, info: GraphQLResolveInfo) -> list[Any]:
-        return await info.context.loaders.quotes_by_expert_id.load(parent.id)
+    async def resolve_quotes(parent: ExpertRow, info: GraphQLResolveInfo, first: int) -> list[Any]:
+        if not 0 <= first <= reads.MAX_PAGE:
+            raise bad_input(PageError("first", f"must be between 0 and {reads.MAX_PAGE}"))
+        quotes = await info.context.loaders.quotes_by_expert_id.load(parent.id)
+        return quotes[:first]
 
     async def resolve_articles(parent: ExpertRow, info: GraphQLResolveInfo, **args: Any) -> Any:
         return await article_connection(info, args, expert_id=parent.id)

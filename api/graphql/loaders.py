@@ -90,7 +90,8 @@ class Loaders:
         )
         self.quotes_by_article_id = _QuotesLoader(context, self)
         self.quotes_by_expert_id = loader(
-            lambda s, k: reads.quotes_of_experts(session=s, expert_ids=k), list
+            lambda s, k: reads.quotes_of_experts(session=s, expert_ids=k, limit=reads.MAX_PAGE),
+            list,
         )
         self.quote_by_id = loader(lambda s, k: reads.quotes_by_ids(session=s, ids=k))
         self.any_quote_by_id = loader(

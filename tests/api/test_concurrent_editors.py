@@ -106,4 +106,4 @@ def test_an_edit_waits_for_a_long_load_beyond_the_statement_timeout(
             headers={"authorization": f"Bearer {key}"},
         )
     holder.join()
-    assert response.json() == {"data": {"updateArticle": {"article": {"version": 2}}}}
+    assert response.json()["data"] == {"updateArticle": {"article": {"version": 2}}}

@@ -1,0 +1,151 @@
+"""GraphQL documents as the service keeps them: parsed within the token limit, measured
+against the static limits, validated, and cached by query text, so a document sent again
+costs one dictionary lookup (and its query cost, per distinct variables, another)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    ArgumentNode,
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    NoSchemaIntrospectionCustomRule,
+    OperationDefinitionNode,
+    VariableNode,
+    specified_rules,
+    validate,
+)
+from graphql.validation import OverlappingFieldsCanBeMergedRule
+
+from api.cost import CostModel
+from api.limits import BoundedOverlapRule, Limits, check, measure, overlap_refusal, parse_within
+
+# A parsed document takes about 50 times the memory of its text (some 340 bytes a token);
+# the cache holds at most CACHE_BYTES of that estimate, and never a document whose text is
+# over MAX_CACHED_CHARS (a mutation with a whole article inline is not worth keeping).
+BYTES_PER_CHAR = 64
+CACHE_BYTES = 64 * 1024 * 1024
+MAX_CACHED_CHARS = 64 * 1024
+COSTS_PER_DOCUMENT = 32  # distinct variable values whose cost is remembered
+
+
+@dataclass
+class Prepared:
+    """A query text, ready to execute, or the errors that refuse it (formatted, so that
+    they hold no reference to its syntax tree)."""
+
+    document: DocumentNode | None
+    errors: list[dict[str, Any]]
+    fragment_order: tuple[str, ...] = ()
+    cost_variables: frozenset[str] = frozenset()
+    operations: dict[str | None, OperationDefinitionNode] = field(default_factory=dict)
+    _costs: dict[Hashable, int] = field(default_factory=dict)
+
+    def operation(self, name: str | None) -> OperationDefinitionNode | None:
+        """The operation `name` asks for; without a name, the only one there is."""
+        if name is None:
+            return next(iter(self.operations.values())) if len(self.operations) == 1 else None
+        return self.operations.get(name)
+
+    def cost(
+        self,
+        model: CostModel,
+        operation: OperationDefinitionNode,
+        variables: Mapping[str, Any] | None,
+    ) -> int:
+        assert self.document is not None
+        values = tuple((variables or {}).get(name) for name in sorted(self.cost_variables))
+        key = (operation.name.value if operation.name else None, values)
+        try:
+            return self._costs[key]
+        except KeyError:
+            pass
+        except TypeError:  # a list or an object where a number belongs: no caching it
+            return model.cost(self.document, operation, self.fragment_order, variables)
+        cost = model.cost(self.document, operation, self.fragment_order, variables)
+        if len(self._costs) >= COSTS_PER_DOCUMENT:
+            self._costs.clear()
+        self._costs[key] = cost
+        return cost
+
+
+def _cost_variables(document: DocumentNode) -> frozenset[str]:
+    """Variables whose values change the cost: page sizes and @skip/@include conditions."""
+    names: set[str] = set()
+    stack: list[Any] = list(document.definitions)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ArgumentNode):
+            if node.name.value in ("first", "last", "if") and isinstance(node.value, VariableNode):
+                names.add(node.value.name.value)
+            continue
+        for key in ("arguments", "directives"):
+            stack.extend(getattr(node, key, None) or ())
+        selection_set = getattr(node, "selection_set", None)
+        if selection_set is not None:
+            stack.extend(selection_set.selections)
+    return frozenset(names)
+
+
+class DocumentCache:
+    """Prepared documents by query text, least recently used dropped first."""
+
+    def __init__(
+        self, schema: GraphQLSchema, *, size: int, limits: Limits, introspection: bool
+    ) -> None:
+        self.schema, self.size, self.limits = schema, size, limits
+        self.hide_suggestions = not introspection
+        self.rules = [
+            BoundedOverlapRule if rule is OverlappingFieldsCanBeMergedRule else rule
+            for rule in specified_rules
+        ]
+        if not introspection:
+            self.rules.append(NoSchemaIntrospectionCustomRule)
+        self.entries: OrderedDict[str, Prepared] = OrderedDict()
+        self.weight = 0
+
+    def prepare(self, query: str) -> Prepared:
+        prepared = self.entries.get(query)
+        if prepared is not None:
+            self.entries.move_to_end(query)
+            return prepared
+        prepared = self._prepare(query)
+        if len(query) <= MAX_CACHED_CHARS and self.size > 0:
+            self.entries[query] = prepared
+            self.weight += len(query) * BYTES_PER_CHAR
+            while len(self.entries) > self.size or self.weight > CACHE_BYTES:
+                dropped, _ = self.entries.popitem(last=False)
+                self.weight -= len(dropped) * BYTES_PER_CHAR
+        return prepared
+
+    def _prepare(self, query: str) -> Prepared:
+        try:
+            document = parse_within(query, self.limits)
+        except GraphQLError as error:
+            return Prepared(None, [error.formatted])
+        shape = measure(document)
+        refusal = check(shape, self.limits)
+        if refusal is not None:
+            return Prepared(None, [refusal.formatted])
+        errors = validate(self.schema, document, self.rules, hide_suggestions=self.hide_suggestions)
+        refusal = overlap_refusal(errors)
+        if refusal is not None:
+            return Prepared(None, [refusal.formatted])
+        if errors:
+            return Prepared(None, [e.formatted for e in errors])
+        return Prepared(
+            document,
+            [],
+            fragment_order=shape.fragment_order,
+            cost_variables=_cost_variables(document),
+            operations={
+                d.name.value if d.name else None: d
+                for d in document.definitions
+                if isinstance(d, OperationDefinitionNode)
+            },
+        )
