@@ -103,7 +103,7 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
             pool_timeout=settings.db_pool_timeout_ms / 1000,
             connect_timeout_ms=settings.db_connect_timeout_ms,
             # An edit waits for another writer's lock no longer than a request may last.
-            busy_timeout_ms=settings.request_timeout_ms,
+            lock_wait_ms=settings.request_timeout_ms,
             # SQLite reads run in autocommit (writes commit or roll back themselves), so a
             # rollback when a connection returns to the pool is a wasted thread round-trip.
             pool_reset_on_return=None if sqlite else "rollback",

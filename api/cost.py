@@ -69,9 +69,14 @@ LIST_SIZES = {
     "TopicPayload.errors": 5,
     "ExpertPayload.errors": 5,
 }
-# Objects that only give structure to what they hold (and `__Type.ofType`, a wrapper chain).
-FREE_TYPES = {"PageInfo"}
+UNLISTED_SIZE = 10  # a list missing above (a test keeps there from being any)
+# Objects that only give structure to what they hold: a connection's edges and page info,
+# and `__Type.ofType` (a chain of wrappers around one type).
 FREE_FIELDS = {"__Type.ofType"}
+
+
+def _free(type_name: str, key: str) -> bool:
+    return type_name.endswith("Edge") or type_name == "PageInfo" or key in FREE_FIELDS
 
 
 def _introspection_sizes(schema: GraphQLSchema) -> dict[str, int]:
@@ -213,8 +218,8 @@ class _Walk:
             elif "first" in definition.args or "last" in definition.args:
                 count = self._page(node, definition)
             else:
-                count = self.model.list_sizes[key]
-        item = 0 if item_type.name in FREE_TYPES or key in FREE_FIELDS else 1
+                count = self.model.list_sizes.get(key, UNLISTED_SIZE)
+        item = 0 if _free(item_type.name, key) else 1
         # Only one of an interface's types answers: count the costliest.
         item += max(
             (self._selections(node.selection_set, t, page) for t in self._objects(item_type)),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,7 +13,7 @@ from typing import Any
 import orjson
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -21,10 +23,17 @@ from sqlalchemy.ext.asyncio import (
 
 from schema.settings import normalise_database_url
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+# How long a writer waits for another writer's lock (a long load, say) by default.
+WRITE_LOCK_WAIT_MS = 30_000
+# How long one SQLite statement waits for a lock inside the driver's thread. Short: the wait
+# for the write lock happens in `open_session`, where the event loop can cancel it (a task
+# cancelled while aiosqlite's thread waits leaves SQLAlchemy unable to close the connection).
+SQLITE_BUSY_TIMEOUT_MS = 100
+WRITE_LOCK_POLL_S = 0.02
 # PostgreSQL's equivalent of SQLite's BEGIN IMMEDIATE: writers of content take this
 # transaction-scoped advisory lock, so plan-then-write never races another writer.
 PG_WRITE_LOCK = 0x6865616C7468  # "health"
+LOCK_WAIT = "lock_wait_ms"  # the engine's execution option: how long writers wait for the lock
 
 
 def _json_dumps(value: Any) -> str:
@@ -41,20 +50,21 @@ def create_engine(
     url: str,
     *,
     connect_timeout_ms: int | None = None,
-    busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+    lock_wait_ms: int = WRITE_LOCK_WAIT_MS,
     **kwargs: Any,
 ) -> AsyncEngine:
     """An async engine for `url` (any form `normalise_database_url` accepts).
 
-    SQLite gets WAL (readers never wait for the loader), foreign keys, a busy timeout
-    (`busy_timeout_ms`: how long a writer waits for another's lock), and writing transactions
-    that really start at BEGIN IMMEDIATE: pysqlite otherwise defers BEGIN to the first write,
-    so the reads a load validates against would not be in its transaction.
+    SQLite gets WAL (readers never wait for the loader), foreign keys, a short busy timeout,
+    and writing transactions that really start at BEGIN IMMEDIATE: pysqlite otherwise defers
+    BEGIN to the first write, so the reads a load validates against would not be in its
+    transaction. A writing transaction waits up to `lock_wait_ms` for another's lock.
     PostgreSQL connections give up opening after `connect_timeout_ms` (asyncpg waits 60 s).
     """
     url = normalise_database_url(url)
     kwargs.setdefault("json_serializer", _json_dumps)
     kwargs.setdefault("json_deserializer", orjson.loads)
+    kwargs["execution_options"] = {**kwargs.get("execution_options", {}), LOCK_WAIT: lock_wait_ms}
     if not is_sqlite(url):
         if connect_timeout_ms is not None:
             connect_args = kwargs.setdefault("connect_args", {})
@@ -72,7 +82,7 @@ def create_engine(
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -116,24 +126,45 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 async def open_session(engine: AsyncEngine, *, write: bool = False) -> AsyncIterator[AsyncSession]:
     """One transaction: committed on success, rolled back on any error.
 
-    `write=True` marks a transaction that will write (on SQLite it takes the lock at BEGIN).
+    `write=True` marks a transaction that will write: it first takes the write lock (SQLite's
+    at BEGIN IMMEDIATE, a PostgreSQL advisory lock), waiting for another writer as long as
+    the engine's `lock_wait_ms`; on SQLite it then raises "database is locked".
     """
-    async with session_factory(engine)() as session:
-        # Procuring the connection begins the transaction, with our option already set.
-        connection = await session.connection(execution_options={"write": write})
-        if write and connection.dialect.name == "postgresql":
-            # Waiting for another writer (a long load, say) is not a slow query: the wait
-            # gets SQLite's busy timeout, whatever statement timeout the connection has.
-            await connection.execute(
-                text(f"SET LOCAL statement_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-            )
-            await connection.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_WRITE_LOCK}
-            )
-            await connection.execute(text("SET LOCAL statement_timeout TO DEFAULT"))
+    session = await _write_session(engine) if write else session_factory(engine)()
+    async with session:
+        if not write:
+            # Procuring the connection begins the transaction, with our option already set.
+            await session.connection(execution_options={"write": False})
         try:
             yield session
         except BaseException:
             await session.rollback()
             raise
         await session.commit()
+
+
+async def _write_session(engine: AsyncEngine) -> AsyncSession:
+    """A session whose transaction holds the write lock."""
+    wait_ms = int(engine.get_execution_options().get(LOCK_WAIT, WRITE_LOCK_WAIT_MS))
+    give_up = time.monotonic() + wait_ms / 1000
+    while True:
+        session = session_factory(engine)()
+        try:
+            connection = await session.connection(execution_options={"write": True})
+            if connection.dialect.name == "postgresql":
+                # Waiting for another writer (a long load, say) is not a slow query: the wait
+                # has its own timeout, whatever statement timeout the connection has.
+                await connection.execute(text(f"SET LOCAL statement_timeout = {wait_ms}"))
+                await connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_WRITE_LOCK}
+                )
+                await connection.execute(text("SET LOCAL statement_timeout TO DEFAULT"))
+            return session
+        except OperationalError as exc:
+            await session.close()
+            if "database is locked" not in str(exc) or time.monotonic() >= give_up:
+                raise
+        except BaseException:
+            await session.close()
+            raise
+        await asyncio.sleep(WRITE_LOCK_POLL_S)

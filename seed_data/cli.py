@@ -12,7 +12,7 @@ from typing import TextIO
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from schema.db import SQLITE_BUSY_TIMEOUT_MS, create_engine
+from schema.db import WRITE_LOCK_WAIT_MS, create_engine
 from schema.migrate import current_revision, head_revision
 from schema.settings import SettingsError, load_settings
 from seed_data import SEED_DIR
@@ -112,7 +112,7 @@ async def _load(engine: AsyncEngine, args: argparse.Namespace) -> int:
             raise
         print(
             f"another process kept the database locked for over "
-            f"{SQLITE_BUSY_TIMEOUT_MS // 1000} s (probably another load); nothing was "
+            f"{WRITE_LOCK_WAIT_MS // 1000} s (probably another load); nothing was "
             "written: try again when it has finished",
             file=sys.stderr,
         )

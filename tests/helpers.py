@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +116,33 @@ def revoke(url: str, name: str) -> None:
             await engine.dispose()
 
     asyncio.run(go())
+
+
+@contextmanager
+def write_lock_held(url: str) -> Iterator[threading.Event]:
+    """Hold the content write lock (what a long load holds) in another thread until the
+    returned event is set or the block ends."""
+    from schema.db import open_session
+
+    locked, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        async def go() -> None:
+            engine = create_engine(url)
+            try:
+                async with open_session(engine, write=True):
+                    locked.set()
+                    await asyncio.to_thread(release.wait, 30)
+            finally:
+                await engine.dispose()
+
+        asyncio.run(go())
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert locked.wait(10), "the write lock was not taken"
+        yield release
+    finally:
+        release.set()
+        holder.join()

@@ -152,6 +152,58 @@ def test_limits_show_in_headers_and_refuse_with_429(seeded: str, redis_url: str 
     assert [r.headers["ratelimit-limit"] for r in keyed] == ["3"] * 4
 
 
+PAGE_OF_10 = {"query": "{ articles(first: 10) { edges { node { title } } } }"}  # costs 11
+
+
+def test_cost_budgets_show_in_headers_and_refuse_with_429(
+    seeded: str, redis_url: str | None
+) -> None:
+    key = make_key(seeded, "partner")
+    with _client(
+        seeded, redis_url=redis_url, rate_limit_cost_anonymous=30, rate_limit_cost_key=11
+    ) as client:
+        answers = [client.post("/graphql", json=PAGE_OF_10) for _ in range(3)]
+        cheap = client.post("/graphql", json=COUNT)  # costs 1: still fits
+        keyed = [client.post("/graphql", json=PAGE_OF_10, headers=_bearer(key)) for _ in range(2)]
+
+    assert [r.status_code for r in answers] == [200, 200, 429]
+    assert [r.headers["ratelimit-cost-remaining"] for r in answers] == ["19", "8", "8"]
+    assert answers[0].headers["ratelimit-cost-limit"] == "30"
+    assert answers[0].headers["ratelimit-cost-policy"] == "30;w=60"
+    refused = answers[2]
+    assert refused.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    assert "costs 11" in refused.json()["errors"][0]["message"]
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    # The request limit is counted apart from the cost budget; both are in the headers.
+    assert refused.headers["ratelimit-remaining"] == str(120 - 3)
+    assert (cheap.status_code, cheap.headers["ratelimit-cost-remaining"]) == (200, "7")
+    # The budget is per caller: the key has its own.
+    assert [r.status_code for r in keyed] == [200, 429]
+    assert keyed[0].headers["ratelimit-cost-limit"] == "11"
+
+
+def test_rate_limit_anonymous_0_turns_every_anonymous_limit_off(seeded: str) -> None:
+    with _client(seeded, rate_limit_anonymous=0, rate_limit_cost_anonymous=1) as client:
+        answers = [client.post("/graphql", json=PAGE_OF_10) for _ in range(3)]
+    assert [r.status_code for r in answers] == [200, 200, 200]
+    assert not any(h.startswith("ratelimit") for h in answers[0].headers)
+
+
+def test_a_spoofed_forwarded_for_is_the_same_client(seeded: str) -> None:
+    def statuses(**settings: Any) -> list[int]:
+        with _client(seeded, rate_limit_anonymous=2, **settings) as client:
+            return [
+                client.post(
+                    "/graphql", json=COUNT, headers={"x-forwarded-for": f"203.0.113.{i}"}
+                ).status_code
+                for i in range(3)
+            ]
+
+    assert statuses() == [200, 200, 429]
+    # Behind a proxy it trusts, each forwarded address is a client of its own.
+    assert statuses(forwarded_allow_ips=["*"]) == [200, 200, 200]
+
+
 def test_redis_counts_are_shared_by_every_worker(seeded: str) -> None:
     url = _redis_or_fail()
     # Two apps with their own processes' state: only Redis connects their counts.
@@ -241,6 +293,15 @@ def test_cors_origins_setting_reads_a_comma_separated_list(monkeypatch: Any) -> 
     assert ApiSettings().cors_origins == ["https://a.example", "http://localhost:3000"]
     monkeypatch.setenv("CORS_ORIGINS", "a.example")
     with pytest.raises(ValueError, match=re.escape("CORS_ORIGINS: origin 'a.example'")):
+        ApiSettings()
+
+
+def test_forwarded_allow_ips_reads_addresses_and_networks(monkeypatch: Any) -> None:
+    assert ApiSettings().forwarded_allow_ips == []  # trust no one by default
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "10.0.0.1, 192.168.0.0/16")
+    assert ApiSettings().forwarded_allow_ips == ["10.0.0.1", "192.168.0.0/16"]
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "proxy.local")
+    with pytest.raises(ValueError, match=re.escape("FORWARDED_ALLOW_IPS: 'proxy.local'")):
         ApiSettings()
 
 

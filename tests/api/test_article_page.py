@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
+from starlette.testclient import TestClient
+
+from api.app import create_app
+from api.settings import ApiSettings
 from tests.api.conftest import Api
+from tests.helpers import load
 
 ARTICLE_PAGE = """
 query ArticlePage($slug: String!) {
@@ -90,3 +96,27 @@ def test_body_in_each_format(api: Api) -> None:
     assert body["html"].startswith("<p>Kidney stones are hard")
     assert body["markdown"].startswith("Kidney stones are hard")
     assert body["text"].startswith("Kidney stones are hard") and "<p>" not in body["text"]
+
+
+HOSTILE = "</script><script>alert(1)</script> & <!-- \u2028 \u2029 >"
+
+
+def test_json_ld_is_inert_in_a_script_element(database_url: str, content_dir: Path) -> None:
+    """An editor's title cannot end the <script> element a front end puts JSON-LD in."""
+    (content_dir / "articles" / "hostile.md").write_text(
+        f"---\ntitle: {json.dumps(HOSTILE)}\nsummary: {json.dumps(HOSTILE)}\n"
+        "status: published\ntopics: [magnesium]\n---\nBody.\n"
+    )
+    assert load(database_url, content_dir).ok
+    with TestClient(create_app(ApiSettings(database_url=database_url))) as client:
+        response = client.post(
+            "/graphql", json={"query": '{ article(slug: "hostile") { title jsonLd } }'}
+        )
+    article = response.json()["data"]["article"]
+    assert article["title"] == HOSTILE
+    json_ld = article["jsonLd"]
+    for character in "<>&\u2028\u2029":
+        assert character not in json_ld
+    assert "\\u003c/script\\u003e" in json_ld
+    data = json.loads(json_ld)
+    assert data["headline"] == data["description"] == HOSTILE

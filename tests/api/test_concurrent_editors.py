@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from seed_data import SEED_DIR
 from tests.api.conftest import post_json, running_server
-from tests.helpers import load, make_key, query
+from tests.helpers import load, make_key, query, write_lock_held
 
 EDITORS = 20
 SLUG = "magnesium-for-kidney-stones"
@@ -66,37 +66,18 @@ def test_an_edit_waits_for_a_long_load_beyond_the_statement_timeout(
     database_url: str,
 ) -> None:
     """A writer holds the lock longer than the API's statement timeout; the edit waits."""
-    import asyncio
     import threading
 
     from starlette.testclient import TestClient
 
     from api.app import create_app
     from api.settings import ApiSettings
-    from schema.db import create_engine, open_session
 
     assert load(database_url, SEED_DIR).ok
     key = make_key(database_url, "newsroom", ["write"])
-    locked, release = threading.Event(), threading.Event()
-
-    def hold_the_write_lock() -> None:
-        async def go() -> None:
-            engine = create_engine(database_url)
-            try:
-                async with open_session(engine, write=True):
-                    locked.set()
-                    await asyncio.to_thread(release.wait, 10)
-            finally:
-                await engine.dispose()
-
-        asyncio.run(go())
-
-    holder = threading.Thread(target=hold_the_write_lock)
-    holder.start()
-    assert locked.wait(10)
-    threading.Timer(1.5, release.set).start()
     settings = ApiSettings(database_url=database_url, statement_timeout_ms=300)
-    with TestClient(create_app(settings)) as client:
+    with write_lock_held(database_url) as release, TestClient(create_app(settings)) as client:
+        threading.Timer(1.5, release.set).start()
         response = client.post(
             "/graphql",
             json={
@@ -105,5 +86,4 @@ def test_an_edit_waits_for_a_long_load_beyond_the_statement_timeout(
             },
             headers={"authorization": f"Bearer {key}"},
         )
-    holder.join()
     assert response.json()["data"] == {"updateArticle": {"article": {"version": 2}}}

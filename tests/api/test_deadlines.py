@@ -1,0 +1,225 @@
+"""Deadlines, clients that leave, a full pool and a database that never answers: the caller
+gets a prompt answer that says so, and the connection is free again at once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+import asyncpg
+import pytest
+from starlette.testclient import TestClient
+
+from api.app import create_app
+from api.settings import ApiSettings
+from schema.migrate import upgrade
+from seed_data import SEED_DIR
+from tests.api.conftest import post_json, running_server
+from tests.helpers import load, make_key, query, write_lock_held
+
+SLUG = "magnesium-for-kidney-stones"
+EDIT = (
+    'mutation { updateArticle(slug: "magnesium-for-kidney-stones", expectedVersion: 1, '
+    'patch: {summary: "Edited."}) { article { version } } }'
+)
+TOPICS = {"query": "{ topics { totalCount } }"}
+
+
+@pytest.fixture
+def seeded(database_url: str) -> str:
+    assert load(database_url, SEED_DIR).ok
+    return database_url
+
+
+def _version(url: str) -> int:
+    return int(query(url, "SELECT version FROM article WHERE slug = :s", s=SLUG)[0]["version"])
+
+
+def test_a_request_past_its_deadline_is_stopped_and_its_connection_freed(seeded: str) -> None:
+    key = {"authorization": f"Bearer {make_key(seeded, 'newsroom', ['write'])}"}
+    settings = ApiSettings(database_url=seeded, request_timeout_ms=500, db_pool_size=1)
+    with write_lock_held(seeded), TestClient(create_app(settings)) as client:
+        started = time.monotonic()
+        stopped = client.post("/graphql", json={"query": EDIT}, headers=key)
+        took = time.monotonic() - started
+        assert stopped.status_code == 503
+        assert stopped.json()["errors"][0]["extensions"]["code"] == "REQUEST_TIMEOUT"
+        assert "500 ms (REQUEST_TIMEOUT_MS)" in stopped.json()["errors"][0]["message"]
+        assert 0.45 < took < 1.5
+        # The pool has one connection: the stopped edit must have given it back.
+        started = time.monotonic()
+        answer = client.post("/graphql", json=TOPICS)
+        assert answer.status_code == 200 and answer.json()["data"]["topics"]["totalCount"] > 0
+        assert time.monotonic() - started < 1.5
+    assert _version(seeded) == 1  # the stopped edit never happened
+
+
+@contextmanager
+def _article_table_locked(url: str) -> Iterator[None]:
+    """An ACCESS EXCLUSIVE lock on `article` (PostgreSQL): every read of it waits."""
+    locked, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        async def go() -> None:
+            connection = await asyncpg.connect(url)
+            try:
+                async with connection.transaction():
+                    await connection.execute("LOCK TABLE article IN ACCESS EXCLUSIVE MODE")
+                    locked.set()
+                    await asyncio.to_thread(release.wait, 30)
+            finally:
+                await connection.close()
+
+        asyncio.run(go())
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        yield
+    finally:
+        release.set()
+        holder.join()
+
+
+def _waiting_statements(url: str) -> int:
+    """API statements waiting for a lock on the server (the test's own lock holder is not)."""
+    rows = query(
+        url,
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() "
+        "AND wait_event_type = 'Lock'",
+    )
+    return int(rows[0]["n"])
+
+
+def _eventually(condition: Any, within: float = 3.0) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _seeded_postgres(postgres: Any) -> str:
+    url = str(postgres.create())
+    upgrade(url)
+    assert load(url, SEED_DIR).ok
+    return url
+
+
+def test_postgresql_stops_the_statement_of_a_stopped_request(postgres: Any) -> None:
+    url = _seeded_postgres(postgres)
+    settings = ApiSettings(database_url=url, request_timeout_ms=500, db_pool_size=1)
+    with _article_table_locked(url), TestClient(create_app(settings)) as client:
+        stopped = client.post("/graphql", json={"query": "{ articles { totalCount } }"})
+        assert stopped.json()["errors"][0]["extensions"]["code"] == "REQUEST_TIMEOUT"
+        assert client.post("/graphql", json=TOPICS).status_code == 200
+        # The server was told too: nothing of the API still waits on the lock.
+        assert _eventually(lambda: _waiting_statements(url) == 0)
+
+
+def test_a_client_that_leaves_cancels_its_request(seeded: str) -> None:
+    key = make_key(seeded, "newsroom", ["write"])
+    body = json.dumps({"query": EDIT}).encode()
+    with (
+        running_server(seeded, REQUEST_TIMEOUT_MS="20000", DB_POOL_SIZE="1") as base,
+        write_lock_held(seeded) as release,
+    ):
+        port = int(base.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            client.sendall(
+                b"POST /graphql HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\n"
+                + f"authorization: Bearer {key}\r\ncontent-length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+            time.sleep(0.5)  # the edit is waiting for the write lock; the client goes
+        time.sleep(0.5)
+        release.set()
+        # The server answers others (its one connection is free again)...
+        assert _eventually(lambda: post_json(f"{base}/graphql", TOPICS)[0] == 200, within=5)
+    # ...and the edit, cancelled while it waited, never happened.
+    assert _version(seeded) == 1
+
+
+def test_a_full_pool_is_a_prompt_503(postgres: Any) -> None:
+    """Slow queries hold every connection (here: reads waiting on a locked table); another
+    request waits DB_POOL_TIMEOUT_MS for one, not 30 s."""
+    url = _seeded_postgres(postgres)
+    settings = ApiSettings(
+        database_url=url, db_pool_size=1, db_pool_timeout_ms=300, request_timeout_ms=3000
+    )
+    with (
+        _article_table_locked(url),
+        TestClient(create_app(settings)) as client,
+        ThreadPoolExecutor(1) as pool,
+    ):
+        articles = {"query": "{ articles { totalCount } }"}
+        waiting = pool.submit(client.post, "/graphql", json=articles)
+        time.sleep(0.5)
+        started = time.monotonic()
+        busy = client.post("/graphql", json=TOPICS)
+        assert time.monotonic() - started < 1.5
+        assert busy.status_code == 503, busy.text
+        assert busy.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+        assert "300 ms (DB_POOL_TIMEOUT_MS)" in busy.json()["errors"][0]["message"]
+        assert busy.headers["retry-after"] == "1"
+        assert waiting.result().json()["errors"][0]["extensions"]["code"] == "REQUEST_TIMEOUT"
+
+
+@contextmanager
+def _silent_server() -> Iterator[int]:
+    """A TCP server that accepts connections and never says a word."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept)
+    thread.start()
+    try:
+        yield int(server.getsockname()[1])
+    finally:
+        stop.set()
+        thread.join()
+        for connection in accepted:
+            connection.close()
+        server.close()
+
+
+def test_a_database_that_never_answers_gives_prompt_503s() -> None:
+    with _silent_server() as port:
+        settings = ApiSettings(
+            database_url=f"postgresql://postgres@127.0.0.1:{port}/content",
+            db_connect_timeout_ms=500,
+        )
+        with TestClient(create_app(settings)) as client:
+            started = time.monotonic()
+            ready = client.get("/readyz")
+            assert ready.status_code == 503
+            assert ready.json() == {"status": "unavailable", "database": "down"}
+            assert time.monotonic() - started < 1.5
+            started = time.monotonic()
+            answer = client.post("/graphql", json={"query": "{ articles { totalCount } }"})
+            assert time.monotonic() - started < 1.5
+            assert answer.status_code == 503
+            error = answer.json()["errors"][0]
+            assert error["extensions"]["code"] == "DATABASE_UNAVAILABLE"
+            assert "500 ms, DB_CONNECT_TIMEOUT_MS" in error["message"]
+            assert client.get("/healthz").status_code == 200  # the process itself is fine
