@@ -182,7 +182,8 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
     def _failure(exc: Exception, context: RequestContext) -> Response:
         refusal = exc if isinstance(exc, Unavailable) else unavailable(exc, context)
         if refusal is not None:
-            log.warning("request %s: %s (%r)", context.request_id, refusal, exc)
+            cause = exc.__cause__ if isinstance(exc, Unavailable) else exc
+            log.warning("request %s: %s (%r)", context.request_id, refusal, cause)
             return _error(503, refusal.message, code=refusal.code, headers={"retry-after": "1"})
         log.exception("request %s failed", context.request_id, exc_info=exc)
         return _error(500, "Internal server error", extensions={"requestId": context.request_id})

@@ -15,8 +15,9 @@ from starlette.responses import PlainTextResponse, Response
 ALLOWED_METHODS = "GET, HEAD, POST, OPTIONS"
 ALLOWED_HEADERS = {"authorization", "content-type", "accept", "x-request-id", "if-none-match"}
 EXPOSED_HEADERS = (
-    "RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy, Retry-After, "
-    "X-Request-Id, ETag"
+    "RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy, "
+    "RateLimit-Cost-Limit, RateLimit-Cost-Remaining, RateLimit-Cost-Reset, "
+    "RateLimit-Cost-Policy, Retry-After, X-Request-Id, ETag"
 )
 PREFLIGHT_MAX_AGE = 600
 

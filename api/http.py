@@ -91,12 +91,11 @@ def _param(value: Any, name: str, kind: type, nullable: bool = True) -> Any:
 
 
 def _too_large(max_bytes: int, what: str, status: int = 413) -> RequestError:
+    # Answered without reading on. The server drains what the client still sends (within a
+    # bound, see api/server.py) rather than hanging up at once: a reset connection would
+    # lose the answer for the many clients that send the whole body before they read.
     return RequestError(
-        status,
-        f"{what} is over {max_bytes} bytes (MAX_BODY_BYTES)",
-        # The rest of an oversized body is not worth reading: close the connection instead.
-        headers={"connection": "close"},
-        code="REQUEST_TOO_LARGE",
+        status, f"{what} is over {max_bytes} bytes (MAX_BODY_BYTES)", code="REQUEST_TOO_LARGE"
     )
 
 
@@ -189,8 +188,7 @@ def _format_errors(errors: list[GraphQLError], context: RequestContext) -> list[
         if original is not None and not isinstance(original, GraphQLError):
             refusal = unavailable(original, context)
             if refusal is not None:
-                log.warning("request %s: %s (%r)", context.request_id, refusal, original)
-                raise refusal
+                raise refusal from original
             log.error(
                 "request %s: unexpected error in %s",
                 context.request_id,

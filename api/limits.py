@@ -62,14 +62,17 @@ def parse_within(query: str, limits: Limits) -> DocumentNode:
     try:
         return parse(query, max_lexical_tokens=limits.tokens, max_comments=limits.tokens)
     except GraphQLError as error:
-        if "tokens" in error.message or "comments" in error.message:
-            what = "comments" if "comments" in error.message else "tokens"
-            raise limit_error(
-                LimitCode.TOO_MANY_TOKENS,
-                f"The document has more than {limits.tokens} {what}; at most "
-                f"{limits.tokens} are allowed (MAX_QUERY_TOKENS).",
-                limit=limits.tokens,
-            ) from None
+        for what in ("tokens", "comments"):
+            if error.message == (
+                f"Syntax Error: Document contains more than {limits.tokens} {what}. "
+                "Parsing aborted."
+            ):
+                raise limit_error(
+                    LimitCode.TOO_MANY_TOKENS,
+                    f"The document has more than {limits.tokens} {what}; at most "
+                    f"{limits.tokens} are allowed (MAX_QUERY_TOKENS).",
+                    limit=limits.tokens,
+                ) from None
         raise
 
 

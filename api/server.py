@@ -3,8 +3,11 @@
 uvicorn's httptools protocol keeps every byte of a request line and of its headers until they
 end (a 200 MB URL grew a worker by 200 MB). Here a request line over MAX_URL_BYTES gets 414
 and headers over MAX_HEADER_BYTES (or MAX_HEADERS of them) get 431, and the connection is
-closed. Bodies are bounded by the app itself (MAX_BODY_BYTES). Forwarded-for headers are the
-app's business too (FORWARDED_ALLOW_IPS), so uvicorn's own handling of them is off.
+closed. Bodies are bounded by the app itself (MAX_BODY_BYTES): it answers 413 without reading
+on, and the rest of the body is drained (read and dropped, so that the client, still
+sending, can read the answer) up to MAX_DRAIN_BYTES, then the connection is closed.
+Forwarded-for headers are the app's business too (FORWARDED_ALLOW_IPS), so uvicorn's own
+handling of them is off.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 MAX_URL_BYTES = 64 * 1024  # a GET query this long should be a POST (or a persisted query)
 MAX_HEADER_BYTES = 64 * 1024
 MAX_HEADERS = 100
+MAX_DRAIN_BYTES = 16 * 1024 * 1024
 
 _STATUS = {414: b"414 URI Too Long", 431: b"431 Request Header Fields Too Large"}
 
@@ -28,7 +32,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self.header_bytes = 0
+        self.header_bytes = self.drained = 0
         self.refusal: tuple[int, str] | None = None
 
     def on_url(self, url: bytes) -> None:
@@ -43,6 +47,14 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
                 431, f"headers are limited to {MAX_HEADERS} and {MAX_HEADER_BYTES} bytes in all"
             )
         super().on_header(name, value)
+
+    def on_body(self, body: bytes) -> None:
+        if self.cycle.response_complete:  # answered before the body was read (413)
+            self.drained += len(body)
+            if self.drained > MAX_DRAIN_BYTES:
+                self.transport.close()
+            return
+        super().on_body(body)
 
     def _refuse(self, status: int, message: str) -> None:
         self.refusal = (status, message)

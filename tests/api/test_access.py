@@ -152,7 +152,8 @@ def test_limits_show_in_headers_and_refuse_with_429(seeded: str, redis_url: str 
     assert [r.headers["ratelimit-limit"] for r in keyed] == ["3"] * 4
 
 
-PAGE_OF_10 = {"query": "{ articles(first: 10) { edges { node { title } } } }"}  # costs 11
+PAGE_OF_10 = {"query": "{ articles(first: 10) { edges { node { title } } } }"}  # costs 60
+ONE_ARTICLE = {"query": '{ article(slug: "magnesium-for-chronic-pain") { title } }'}  # costs 1
 
 
 def test_cost_budgets_show_in_headers_and_refuse_with_429(
@@ -160,26 +161,26 @@ def test_cost_budgets_show_in_headers_and_refuse_with_429(
 ) -> None:
     key = make_key(seeded, "partner")
     with _client(
-        seeded, redis_url=redis_url, rate_limit_cost_anonymous=30, rate_limit_cost_key=11
+        seeded, redis_url=redis_url, rate_limit_cost_anonymous=130, rate_limit_cost_key=60
     ) as client:
         answers = [client.post("/graphql", json=PAGE_OF_10) for _ in range(3)]
-        cheap = client.post("/graphql", json=COUNT)  # costs 1: still fits
+        cheap = client.post("/graphql", json=ONE_ARTICLE)  # still fits in what is left
         keyed = [client.post("/graphql", json=PAGE_OF_10, headers=_bearer(key)) for _ in range(2)]
 
     assert [r.status_code for r in answers] == [200, 200, 429]
-    assert [r.headers["ratelimit-cost-remaining"] for r in answers] == ["19", "8", "8"]
-    assert answers[0].headers["ratelimit-cost-limit"] == "30"
-    assert answers[0].headers["ratelimit-cost-policy"] == "30;w=60"
+    assert [r.headers["ratelimit-cost-remaining"] for r in answers] == ["70", "10", "10"]
+    assert answers[0].headers["ratelimit-cost-limit"] == "130"
+    assert answers[0].headers["ratelimit-cost-policy"] == "130;w=60"
     refused = answers[2]
     assert refused.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
-    assert "costs 11" in refused.json()["errors"][0]["message"]
+    assert "costs 60" in refused.json()["errors"][0]["message"]
     assert 1 <= int(refused.headers["retry-after"]) <= 60
     # The request limit is counted apart from the cost budget; both are in the headers.
     assert refused.headers["ratelimit-remaining"] == str(120 - 3)
-    assert (cheap.status_code, cheap.headers["ratelimit-cost-remaining"]) == (200, "7")
+    assert (cheap.status_code, cheap.headers["ratelimit-cost-remaining"]) == (200, "9")
     # The budget is per caller: the key has its own.
     assert [r.status_code for r in keyed] == [200, 429]
-    assert keyed[0].headers["ratelimit-cost-limit"] == "11"
+    assert keyed[0].headers["ratelimit-cost-limit"] == "60"
 
 
 def test_rate_limit_anonymous_0_turns_every_anonymous_limit_off(seeded: str) -> None:

@@ -14,72 +14,73 @@ from graphql import (
     parse,
 )
 
-from api.cost import LIST_SIZES, CostModel
+from api.cost import CONNECTION_COST, LIST_SIZES, CostModel
 from api.documents import DocumentCache
 from api.graphql.schema import schema
 from api.limits import Limits, measure
 
 MODEL = CostModel(schema.graphql_schema)
+C = CONNECTION_COST  # 50
 
 CASES: list[tuple[str, str, dict[str, Any] | None, int]] = [
-    # (what, document, variables, cost worked out by hand)
-    ("a connection with no page", "{ articles { totalCount } }", None, 1),
+    # (what, document, variables, cost worked out by hand; C is a connection's own cost)
+    ("a connection with no page", "{ articles { totalCount } }", None, C),
     (
         "a page of 5: the connection, then 5 nodes",
         "{ articles(first: 5) { edges { node { title } } pageInfo { hasNextPage } } }",
         None,
-        1 + 5 * 1,
+        C + 5 * 1,
     ),
     (
         "the default page is 20",
         "{ articles { edges { cursor node { slug } } } }",
         None,
-        1 + 20 * 1,
+        C + 20 * 1,
     ),
     (
         "last counts like first; topics are 5 each",
         "{ articles(last: 3) { edges { node { topics { name } } } } }",
         None,
-        1 + 3 * (1 + 5 * 1),
+        C + 3 * (1 + 5 * 1),
     ),
     (
         "a page size from a variable",
         "query($n: Int) { articles(first: $n) { edges { node { title } } } }",
         {"n": 7},
-        1 + 7,
+        C + 7,
     ),
     (
         "a variable left out: its default",
         "query($n: Int = 2) { articles(first: $n) { edges { node { title } } } }",
         None,
-        1 + 2,
+        C + 2,
     ),
     (
         "a variable left out, without a default: the page default",
         "query($n: Int) { articles(first: $n) { edges { node { title } } } }",
         {},
-        1 + 20,
+        C + 20,
     ),
     (
         "a fragment counts where it is spread",
         "fragment Card on Article { title topics { name } } "
         "{ articles(first: 2) { edges { node { ...Card } } } }",
         None,
-        1 + 2 * (1 + 5),
+        C + 2 * (1 + 5),
     ),
     (
         "fragments spreading fragments",
         "fragment T on Topic { name } fragment A on Article { topics { ...T } } "
         "query { articles(first: 4) { edges { node { ...A review { reviewer { name } } } } } }",
         None,
-        1 + 4 * (1 + 5 + 1 + 1),
+        C + 4 * (1 + 5 + 1 + 1),
     ),
     (
         "nested connections multiply",
         "{ topics(first: 2) { edges { node { "
         "articles(first: 3) { edges { node { title } } } } } } }",
         None,
-        1 + 2 * (1 + (1 + 3 * 1)),
+        C + 2 * (1 + (C + 3 * 1)),
     ),
     (
         "relatedPosts: 3 by default, each with its article",
@@ -128,13 +129,13 @@ CASES: list[tuple[str, str, dict[str, Any] | None, int]] = [
         '{ node(id: "x") { id ... on Article { topics { name } } '
         "... on Topic { articles(first: 10) { edges { node { title } } } } } }",
         None,
-        1 + (1 + 10 * 1),
+        1 + (C + 10 * 1),
     ),
     (
         "a page over the maximum counts as the maximum (the request is refused anyway)",
         "{ articles(first: 1000) { edges { node { title } } } }",
         None,
-        1 + 100,
+        C + 100,
     ),
     (
         "an expert's quotes: 20 by default",
@@ -161,7 +162,7 @@ CASES: list[tuple[str, str, dict[str, Any] | None, int]] = [
         "{ articles(first: 100) { edges { node { topics { articles(first: 100) { edges "
         "{ node { body } } } } } } } }",
         None,
-        1 + 100 * (1 + 5 * (1 + 1 + 100 * (1 + 10))),
+        C + 100 * (1 + 5 * (1 + C + 100 * (1 + 10))),
     ),
 ]
 
@@ -208,9 +209,9 @@ def test_a_prepared_document_is_kept_and_its_cost_remembered() -> None:
     assert cache.prepare(query) is first
     operation = first.operation(None)
     assert operation is not None
-    assert first.cost(MODEL, operation, {"n": 3}) == 4
-    assert first.cost(MODEL, operation, {"n": 9}) == 10
-    assert first.cost(MODEL, operation, {"n": [1]}) == 21  # not a number: the default
+    assert first.cost(MODEL, operation, {"n": 3}) == C + 3
+    assert first.cost(MODEL, operation, {"n": 9}) == C + 9
+    assert first.cost(MODEL, operation, {"n": [1]}) == C + 20  # not a number: the default
     for other in ("{ a: __typename }", "{ b: __typename }"):
         cache.prepare(other)
     assert cache.prepare(query) is not first  # the least recently used went first

@@ -13,4 +13,4 @@ def test_serve_answers_graphql_over_a_socket(database_url: str) -> None:
         status, _, body = post_json(f"{base}/graphql", {"query": "{ articles { totalCount } }"})
     assert status == 200
     assert body["data"] == {"articles": {"totalCount": 2}}
-    assert body["extensions"]["cost"] == {"requestedQueryCost": 1, "maxQueryCost": 5000}
+    assert body["extensions"]["cost"] == {"requestedQueryCost": 50, "maxQueryCost": 5000}
