@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -75,10 +75,12 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
     settings = settings or ApiSettings()
     graphql_schema = schema.graphql_schema
     limits = Limits(
+        chars=settings.max_query_bytes,
         tokens=settings.max_query_tokens,
         depth=settings.max_query_depth,
         aliases=settings.max_query_aliases,
         directives=settings.max_query_directives,
+        variable_values=settings.max_variable_values,
     )
     engine_parts = Engine(
         schema=graphql_schema,
@@ -89,6 +91,7 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
             introspection=settings.introspection,
         ),
         costs=CostModel(graphql_schema),
+        limits=limits,
     )
     deadline = settings.request_timeout_ms / 1000
     cleanups: set[asyncio.Task[None]] = set()  # stopped requests still unwinding
@@ -138,15 +141,11 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
         try:
             done, _ = await asyncio.wait({work}, timeout=deadline)
         except asyncio.CancelledError:  # the server is shutting down: take the work along
-            work.cancel()
+            await _stop(work, context)
             raise
         if not done:
             # Answer now; the stopped work unwinds (and gives its connection back) behind.
-            await context.stop()
-            work.cancel()
-            cleanup = asyncio.create_task(_unwind(work, context))
-            cleanups.add(cleanup)
-            cleanup.add_done_callback(cleanups.discard)
+            await _stop(work, context)
             log.warning("request %s passed its deadline and was stopped", request_id)
             response = _error(
                 503,
@@ -160,7 +159,7 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
                     response = work.result()
                 finally:
                     await context.close()
-            except ClientDisconnected:
+            except (ClientDisconnected, ClientDisconnect):
                 log.info("request %s: the client left; its work was cancelled", request_id)
                 return Response(status_code=499)  # nobody is there to read it
             except Exception as exc:
@@ -173,6 +172,15 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
         )
         response.headers["x-request-id"] = request_id
         return response
+
+    async def _stop(work: asyncio.Task[Response], context: RequestContext) -> None:
+        """Stop the work now; it unwinds, and gives its connection back, in a task of its
+        own (which shutdown waits for)."""
+        await context.stop()
+        work.cancel()
+        cleanup = asyncio.create_task(_unwind(work, context))
+        cleanups.add(cleanup)
+        cleanup.add_done_callback(cleanups.discard)
 
     async def _unwind(work: asyncio.Task[Response], context: RequestContext) -> None:
         with suppress(BaseException):
@@ -237,6 +245,10 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
     async def _spend(caller: Caller, limiter: Limiter, cost: int) -> Verdict | None:
         if caller.key is not None:
             budget = settings.rate_limit_cost_key
+            if budget > 0 and caller.key.rate_per_minute and settings.rate_limit_key > 0:
+                # A key's own --rate scales its budget alike (never below one query's worth).
+                scaled = budget * caller.key.rate_per_minute // settings.rate_limit_key
+                budget = max(scaled, settings.max_query_cost)
         elif settings.rate_limit_anonymous <= 0:
             return None  # RATE_LIMIT_ANONYMOUS=0 turns every anonymous limit off
         else:

@@ -79,6 +79,7 @@ class RequestContext:
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _closed: bool = False
     _users: set[asyncio.Task[Any]] = field(default_factory=set)  # tasks using the session
+    _stopped: set[asyncio.Task[Any]] = field(default_factory=set)  # cancelled by stop()
 
     def __post_init__(self) -> None:
         _current.set(self)
@@ -130,9 +131,12 @@ class RequestContext:
         self._loaders = None
 
     async def close(self) -> None:
-        """End the request: wait for a batch in flight, give the connection back, and refuse
-        any later use."""
+        """End the request: stop what still runs for it (resolvers graphql-core leaves running
+        after a failed field, loader batches of a client that left), give the connection
+        back, and refuse any later use."""
         self._closed = True
+        if self._users:
+            await self.stop()
         async with self._lock:
             if self._session is not None:
                 await self._session.close()
@@ -145,8 +149,11 @@ class RequestContext:
         self._closed = True
         for connection in list(self.connections):
             await interrupt(connection)
-        for task in list(self._users):
+        # Once each: a second cancel while SQLAlchemy closes a connection it could not trust
+        # after the first makes it abandon the close half-way.
+        for task in self._users - self._stopped:
             task.cancel()
+            self._stopped.add(task)
 
 
 class RequestFinished(RuntimeError):

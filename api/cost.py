@@ -6,9 +6,9 @@ costs 50 (the SQL it runs on its own, where objects are fetched in batches: meas
 times what each edge selects; edges and `pageInfo` come with it for free. A list costs
 its size times what each item selects: `relatedPosts(first:)`, `revisions(first:)` and
 `quotes(first:)` by their argument, other lists by the expected sizes below. Scalars are
-free, except the large texts in `FIELD_COSTS`. Each mutation costs 10 more. Variables
-count with the values sent; fields skipped by `@skip`/`@include` count nothing; on an
-interface, the costliest type counts.
+free, except the large texts in `FIELD_COSTS`. A `search` costs 200 more (it ranks every
+match), each mutation 10 more. Variables count with the values sent; fields skipped by
+`@skip`/`@include` count nothing; on an interface, the costliest type counts.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from graphql import (
     OperationDefinitionNode,
     SchemaMetaFieldDef,
     SelectionSetNode,
+    StringValueNode,
     TypeMetaFieldDef,
     ValueNode,
     VariableNode,
@@ -48,6 +49,7 @@ from schema.reads import DEFAULT_PAGE, MAX_PAGE
 
 MUTATION_COST = 10
 CONNECTION_COST = 50
+SEARCH_COST = 200
 # Large texts: an article body is ~10 KB, so a hundred of them weigh more than a hundred
 # small objects.
 FIELD_COSTS = {
@@ -76,6 +78,17 @@ UNLISTED_SIZE = 10  # a list missing above (a test keeps there from being any)
 # Objects that only give structure to what they hold: a connection's edges and page info,
 # and `__Type.ofType` (a chain of wrappers around one type).
 FREE_FIELDS = {"__Type.ofType"}
+
+
+def as_int(value: Any) -> int | None:
+    """`value` as GraphQL's Int takes it (a JSON 100.0 is 100), or None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
 
 
 def _free(type_name: str, key: str) -> bool:
@@ -116,6 +129,10 @@ def _introspection_sizes(schema: GraphQLSchema) -> dict[str, int]:
     }
 
 
+class Uncountable(Exception):
+    """Fragments nested too deeply to count (deeper than Python's recursion allows)."""
+
+
 class CostModel:
     """The cost of operations on one schema."""
 
@@ -132,12 +149,16 @@ class CostModel:
     ) -> int:
         """The cost of `operation` with `variables`, for a validated document whose
         fragments come in dependency order (each after the fragments it spreads)."""
-        return _Walk(self, document, operation, variables or {}).run(fragment_order)
+        try:
+            return _Walk(self, document, operation, variables or {}).run(fragment_order)
+        except RecursionError:
+            raise Uncountable from None
 
 
 class _Walk:
-    """One cost computation: fragments' costs per object type are computed once each, in
-    dependency order, so a spread is a lookup (never a recursion through a fragment chain)."""
+    """One cost computation. A fragment's cost is computed once per object type (and, for a
+    fragment on a connection, per page size), first in dependency order, so that spreading
+    it is a lookup rather than a recursion through a chain of fragments."""
 
     def __init__(
         self,
@@ -156,19 +177,33 @@ class _Walk:
             if definition.default_value is not None
         }
         self.variables.update(variables)
-        self.fragment_costs: dict[tuple[str, str], int] = {}
+        self.fragment_costs: dict[tuple[str, str, int], int] = {}
 
     def run(self, fragment_order: tuple[str, ...]) -> int:
         for name in fragment_order:
-            fragment = self.fragments[name]
-            condition = self.schema.get_type(fragment.type_condition.name.value)
+            condition = self.schema.get_type(self.fragments[name].type_condition.name.value)
             for object_type in self._objects(condition):
-                self.fragment_costs[name, object_type.name] = self._selections(
-                    fragment.selection_set, object_type, DEFAULT_PAGE
-                )
+                self._fragment(name, object_type, DEFAULT_PAGE)
         root = self.schema.get_root_type(self.operation.operation)
         assert root is not None  # validation refuses operations the schema does not have
         return self._selections(self.operation.selection_set, root, DEFAULT_PAGE)
+
+    def _fragment(self, name: str, parent: GraphQLObjectType, page: int) -> int:
+        """A fragment spread on an object of type `parent`. Only a fragment on a connection
+        selects `edges` itself, so only its cost depends on the page it is spread in."""
+        fragment = self.fragments.get(name)
+        if fragment is None:
+            return 0
+        condition = fragment.type_condition.name.value
+        if not condition.endswith("Connection"):
+            page = DEFAULT_PAGE
+        key = (name, parent.name, page)
+        cost = self.fragment_costs.get(key)
+        if cost is None:
+            applies = self._applies(condition, parent)
+            cost = self._selections(fragment.selection_set, parent, page) if applies else 0
+            self.fragment_costs[key] = cost
+        return cost
 
     def _objects(self, graphql_type: Any) -> tuple[GraphQLObjectType, ...]:
         if is_abstract_type(graphql_type):
@@ -197,7 +232,7 @@ class _Walk:
                 if self._applies(condition.name.value if condition else None, parent):
                     total += self._selections(selection.selection_set, parent, page)
             elif isinstance(selection, FragmentSpreadNode):
-                total += self.fragment_costs.get((selection.name.value, parent.name), 0)
+                total += self._fragment(selection.name.value, parent, page)
         return total
 
     def _field(self, node: FieldNode, parent: GraphQLObjectType, page: int) -> int:
@@ -214,6 +249,8 @@ class _Walk:
             return own
         if item_type.name.endswith("Connection"):
             page = self._page(node, definition)
+            if self._argument(node, "search") is not None:
+                own += SEARCH_COST
         count = 1
         if is_list_type(get_nullable_type(definition.type)):  # type: ignore[arg-type]
             if name == "edges":
@@ -257,7 +294,11 @@ class _Walk:
         else:
             declared = definition.args.get(name)
             value = None if declared is None else declared.default_value
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
+        return as_int(value)
+
+    def _argument(self, node: FieldNode, name: str) -> Any:
+        argument = next((a for a in node.arguments or () if a.name.value == name), None)
+        return None if argument is None else self._value(argument.value)
 
     def _value(self, node: ValueNode) -> Any:
         if isinstance(node, VariableNode):
@@ -265,6 +306,8 @@ class _Walk:
         if isinstance(node, IntValueNode):
             return int(node.value)
         if isinstance(node, BooleanValueNode):
+            return node.value
+        if isinstance(node, StringValueNode):
             return node.value
         return None
 

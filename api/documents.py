@@ -22,15 +22,22 @@ from graphql import (
 )
 from graphql.validation import OverlappingFieldsCanBeMergedRule
 
-from api.cost import CostModel
-from api.limits import BoundedOverlapRule, Limits, check, measure, overlap_refusal, parse_within
+from api.cost import CostModel, as_int
+from api.limits import (
+    BoundedOverlapRule,
+    Limits,
+    check,
+    measure,
+    overlap_refusal,
+    parse_within,
+    refuse_size,
+)
 
-# A parsed document takes about 50 times the memory of its text (some 340 bytes a token);
-# the cache holds at most CACHE_BYTES of that estimate, and never a document whose text is
-# over MAX_CACHED_CHARS (a mutation with a whole article inline is not worth keeping).
-BYTES_PER_CHAR = 64
+# A parsed document takes some 400 bytes a token (measured: 340 to 420) on top of its text;
+# the cache holds at most CACHE_BYTES of that estimate.
+BYTES_PER_TOKEN = 512
+REFUSAL_BYTES = 1024  # a refused document keeps its formatted errors only
 CACHE_BYTES = 64 * 1024 * 1024
-MAX_CACHED_CHARS = 64 * 1024
 COSTS_PER_DOCUMENT = 32  # distinct variable values whose cost is remembered
 
 
@@ -41,10 +48,14 @@ class Prepared:
 
     document: DocumentNode | None
     errors: list[dict[str, Any]]
+    weight: int  # estimated bytes it holds
     fragment_order: tuple[str, ...] = ()
     cost_variables: frozenset[str] = frozenset()
     operations: dict[str | None, OperationDefinitionNode] = field(default_factory=dict)
     _costs: dict[Hashable, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._names = sorted(self.cost_variables)
 
     def operation(self, name: str | None) -> OperationDefinitionNode | None:
         """The operation `name` asks for; without a name, the only one there is."""
@@ -59,19 +70,32 @@ class Prepared:
         variables: Mapping[str, Any] | None,
     ) -> int:
         assert self.document is not None
-        values = tuple((variables or {}).get(name) for name in sorted(self.cost_variables))
+        # Only what the cost model reads of a value: a number, a flag, or nothing (so a huge
+        # string sent for an Int is never kept, and 100.0 and 100 are one key).
+        values = tuple(_as_read(variables.get(n) if variables else None) for n in self._names)
         key = (operation.name.value if operation.name else None, values)
-        try:
-            return self._costs[key]
-        except KeyError:
-            pass
-        except TypeError:  # a list or an object where a number belongs: no caching it
-            return model.cost(self.document, operation, self.fragment_order, variables)
+        cost = self._costs.get(key)
+        if cost is not None:
+            return cost
         cost = model.cost(self.document, operation, self.fragment_order, variables)
         if len(self._costs) >= COSTS_PER_DOCUMENT:
             self._costs.clear()
         self._costs[key] = cost
         return cost
+
+
+def _as_read(value: Any) -> tuple[str, int | bool] | None:
+    if isinstance(value, bool):
+        return ("flag", value)
+    number = as_int(value)
+    return None if number is None else ("number", number)
+
+
+def _tokens(document: DocumentNode) -> int:
+    token, count = document.loc.start_token if document.loc else None, 0
+    while token is not None:
+        count, token = count + 1, token.next
+    return count
 
 
 def _cost_variables(document: DocumentNode) -> frozenset[str]:
@@ -114,33 +138,38 @@ class DocumentCache:
         if prepared is not None:
             self.entries.move_to_end(query)
             return prepared
+        oversized = refuse_size(query, self.limits)
+        if oversized is not None:
+            return Prepared(None, [oversized.formatted], 0)  # not worth keeping
         prepared = self._prepare(query)
-        if len(query) <= MAX_CACHED_CHARS and self.size > 0:
+        if self.size > 0:
             self.entries[query] = prepared
-            self.weight += len(query) * BYTES_PER_CHAR
+            self.weight += prepared.weight
             while len(self.entries) > self.size or self.weight > CACHE_BYTES:
-                dropped, _ = self.entries.popitem(last=False)
-                self.weight -= len(dropped) * BYTES_PER_CHAR
+                _, dropped = self.entries.popitem(last=False)
+                self.weight -= dropped.weight
         return prepared
 
     def _prepare(self, query: str) -> Prepared:
+        refused = len(query) + REFUSAL_BYTES
         try:
             document = parse_within(query, self.limits)
         except GraphQLError as error:
-            return Prepared(None, [error.formatted])
+            return Prepared(None, [error.formatted], refused)
         shape = measure(document)
         refusal = check(shape, self.limits)
         if refusal is not None:
-            return Prepared(None, [refusal.formatted])
+            return Prepared(None, [refusal.formatted], refused)
         errors = validate(self.schema, document, self.rules, hide_suggestions=self.hide_suggestions)
         refusal = overlap_refusal(errors)
         if refusal is not None:
-            return Prepared(None, [refusal.formatted])
+            return Prepared(None, [refusal.formatted], refused)
         if errors:
-            return Prepared(None, [e.formatted for e in errors])
+            return Prepared(None, [e.formatted for e in errors], refused)
         return Prepared(
             document,
             [],
+            len(query) + _tokens(document) * BYTES_PER_TOKEN,
             fragment_order=shape.fragment_order,
             cost_variables=_cost_variables(document),
             operations={

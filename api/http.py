@@ -21,10 +21,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api.context import RequestContext
-from api.cost import CostModel
+from api.cost import CostModel, Uncountable
 from api.disconnect import cancelled_on_disconnect
 from api.documents import DocumentCache
-from api.limits import LimitCode, limit_error
+from api.limits import LimitCode, Limits, limit_error, refuse_variables
 from api.ratelimit import Verdict
 from schema.db import is_unavailable
 
@@ -232,6 +232,7 @@ class Engine:
     schema: GraphQLSchema
     documents: DocumentCache
     costs: CostModel
+    limits: Limits
 
 
 async def handle(
@@ -251,6 +252,9 @@ async def handle(
     # (legacy clients read the body); the newer media type uses 4xx for them.
     request_error_status = 400 if media_type == GRAPHQL_RESPONSE else 200
 
+    too_many = refuse_variables(graphql_request.variables, engine.limits)
+    if too_many is not None:
+        return _response({"errors": [too_many.formatted]}, request_error_status, media_type)
     prepared = engine.documents.prepare(graphql_request.query)
     if prepared.document is None:
         return _response({"errors": prepared.errors}, request_error_status, media_type)
@@ -270,7 +274,14 @@ async def handle(
             allow="POST",
         )
 
-    cost = prepared.cost(engine.costs, operation, graphql_request.variables)
+    try:
+        cost = prepared.cost(engine.costs, operation, graphql_request.variables)
+    except Uncountable:
+        error = limit_error(
+            LimitCode.QUERY_TOO_COMPLEX,
+            "The document's fragments spread each other too deeply to count its cost.",
+        )
+        return _response({"errors": [error.formatted]}, request_error_status, media_type)
     cost_extension = {"requestedQueryCost": cost, "maxQueryCost": settings.max_query_cost}
     if cost > settings.max_query_cost:
         error = limit_error(
@@ -282,9 +293,10 @@ async def handle(
         return _response({"errors": [error.formatted]}, request_error_status, media_type)
     verdict = await charge(cost)
     if verdict is not None and not verdict.allowed:
+        setting = "RATE_LIMIT_COST_KEY" if context.caller.key else "RATE_LIMIT_COST_ANONYMOUS"
         message = (
             f"this query costs {cost}, and only {verdict.remaining} of the budget of "
-            f"{verdict.limit} a minute is left: retry in {verdict.reset} s"
+            f"{verdict.limit} a minute ({setting}) is left: retry in {verdict.reset} s"
         )
         body = {"errors": [{"message": message, "extensions": {"code": "RATE_LIMITED"}}]}
         return _response(body, 429, media_type, **verdict.headers())

@@ -8,6 +8,8 @@ executes, with an error whose `extensions.code` names the limit.
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -37,6 +39,8 @@ INTROSPECTION_FIELDS = ("__schema", "__type")
 class LimitCode(StrEnum):
     """The `extensions.code` of a document refused for its size or shape."""
 
+    QUERY_TOO_LARGE = "QUERY_TOO_LARGE"
+    VARIABLES_TOO_LARGE = "VARIABLES_TOO_LARGE"
     QUERY_TOO_DEEP = "QUERY_TOO_DEEP"
     TOO_MANY_ALIASES = "TOO_MANY_ALIASES"
     TOO_MANY_DIRECTIVES = "TOO_MANY_DIRECTIVES"
@@ -46,10 +50,76 @@ class LimitCode(StrEnum):
 
 @dataclass(frozen=True)
 class Limits:
+    chars: int
     tokens: int
     depth: int
     aliases: int
     directives: int
+    variable_values: int
+
+
+# GraphQL's tokens, roughly, for counting them at the regular-expression engine's speed in
+# documents too large to parse: comments and separators first (not counted), then strings
+# whole, then punctuators, names and numbers. It only chooses the code of a refusal.
+_TOKENS = re.compile(
+    r"""(?P<skip>[\s,\ufeff]+|\#[^\n\r]*)
+    |\"\"\"[^"\\]*(?:(?:\\\"\"\"|\\|"(?!""))[^"\\]*)*(?:\"\"\"|\Z)
+    |"[^"\\\n\r]*(?:\\.[^"\\\n\r]*)*"?
+    |\.\.\.|[!$&():=@\[\]{|}]|[-\w.+]+|.""",
+    re.VERBOSE | re.DOTALL,
+)
+
+
+def _more_tokens_than(query: str, limit: int) -> bool:
+    tokens = (m for m in _TOKENS.finditer(query) if m.lastgroup != "skip")
+    return next(itertools.islice(tokens, limit, None), None) is not None
+
+
+def refuse_size(query: str, limits: Limits) -> GraphQLError | None:
+    """A document over MAX_QUERY_BYTES is refused unparsed (the parser is pure Python: a
+    2 MiB string literal alone takes it a second): with TOO_MANY_TOKENS when it has too many
+    tokens too, QUERY_TOO_LARGE when it is long for other reasons."""
+    if len(query) <= limits.chars and len(query.encode()) <= limits.chars:
+        return None
+    # Too many tokens shows within the first MAX_QUERY_BYTES (scanning on costs time).
+    if _more_tokens_than(query[: limits.chars], limits.tokens):
+        return _too_many_tokens(limits, "tokens")
+    return limit_error(
+        LimitCode.QUERY_TOO_LARGE,
+        f"The document is {len(query.encode())} bytes; at most {limits.chars} are allowed "
+        "(MAX_QUERY_BYTES). Send long values, like an article body, as variables.",
+        limit=limits.chars,
+    )
+
+
+def refuse_variables(variables: Any, limits: Limits) -> GraphQLError | None:
+    """Variables are checked against their types value by value, in Python: their number
+    is bounded (every number, string, list and object counts one)."""
+    count, stack = 0, [variables]
+    while stack:
+        value = stack.pop()
+        count += 1
+        if count > limits.variable_values + 1:  # the variables object itself is free
+            return limit_error(
+                LimitCode.VARIABLES_TOO_LARGE,
+                f"The variables hold more than {limits.variable_values} values; at most "
+                f"{limits.variable_values} are allowed (MAX_VARIABLE_VALUES).",
+                limit=limits.variable_values,
+            )
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return None
+
+
+def _too_many_tokens(limits: Limits, what: str) -> GraphQLError:
+    return limit_error(
+        LimitCode.TOO_MANY_TOKENS,
+        f"The document has more than {limits.tokens} {what}; at most {limits.tokens} are "
+        "allowed (MAX_QUERY_TOKENS).",
+        limit=limits.tokens,
+    )
 
 
 def limit_error(code: LimitCode, message: str, **extensions: Any) -> GraphQLError:
@@ -67,12 +137,14 @@ def parse_within(query: str, limits: Limits) -> DocumentNode:
                 f"Syntax Error: Document contains more than {limits.tokens} {what}. "
                 "Parsing aborted."
             ):
-                raise limit_error(
-                    LimitCode.TOO_MANY_TOKENS,
-                    f"The document has more than {limits.tokens} {what}; at most "
-                    f"{limits.tokens} are allowed (MAX_QUERY_TOKENS).",
-                    limit=limits.tokens,
-                ) from None
+                raise _too_many_tokens(limits, what) from None
+        if error.message == "Syntax Error: Document is nested too deeply. Parsing aborted.":
+            raise limit_error(
+                LimitCode.QUERY_TOO_DEEP,
+                "The document nests too deeply to be parsed; at most "
+                f"{limits.depth} levels of fields are allowed (MAX_QUERY_DEPTH).",
+                limit=limits.depth,
+            ) from None
         raise
 
 

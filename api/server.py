@@ -1,16 +1,20 @@
 """How `healthcontent serve` runs the app: uvicorn (uvloop, httptools) with bounded requests.
 
 uvicorn's httptools protocol keeps every byte of a request line and of its headers until they
-end (a 200 MB URL grew a worker by 200 MB). Here a request line over MAX_URL_BYTES gets 414
-and headers over MAX_HEADER_BYTES (or MAX_HEADERS of them) get 431, and the connection is
-closed. Bodies are bounded by the app itself (MAX_BODY_BYTES): it answers 413 without reading
-on, and the rest of the body is drained (read and dropped, so that the client, still
-sending, can read the answer) up to MAX_DRAIN_BYTES, then the connection is closed.
-Forwarded-for headers are the app's business too (FORWARDED_ALLOW_IPS), so uvicorn's own
-handling of them is off.
+end (a 200 MB URL grew a worker by 200 MB), and waits for them as long as they take. Here a
+request line over MAX_URL_BYTES gets 414; headers over MAX_HEADER_BYTES, more than
+MAX_HEADERS of them, or one header that never ends get 431; a request whose head has not all
+arrived HEAD_TIMEOUT_S after the connection opened (or the previous answer went) gets 408;
+and the connection is closed. Bodies are bounded by the app itself (MAX_BODY_BYTES): it
+answers 413 without reading on, and the rest of the body is drained (read and dropped, so
+that the client, still sending, can read the answer) up to MAX_DRAIN_BYTES, then the
+connection is closed. Forwarded-for headers are the app's business too
+(FORWARDED_ALLOW_IPS), so uvicorn's own handling of them is off.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -18,9 +22,15 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 MAX_URL_BYTES = 64 * 1024  # a GET query this long should be a POST (or a persisted query)
 MAX_HEADER_BYTES = 64 * 1024
 MAX_HEADERS = 100
+MAX_HEAD_BYTES = MAX_URL_BYTES + MAX_HEADER_BYTES + 16 * 1024  # and the start of a body
+HEAD_TIMEOUT_S = 10.0
 MAX_DRAIN_BYTES = 16 * 1024 * 1024
 
-_STATUS = {414: b"414 URI Too Long", 431: b"431 Request Header Fields Too Large"}
+_STATUS = {
+    408: b"408 Request Timeout",
+    414: b"414 URI Too Long",
+    431: b"431 Request Header Fields Too Large",
+}
 
 
 class _Refused(Exception):
@@ -28,7 +38,51 @@ class _Refused(Exception):
 
 
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, refusing oversized request lines and headers."""
+    """uvicorn's httptools protocol, refusing oversized or slow request heads."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:
+        super().connection_made(transport)
+        self.head_timer: asyncio.TimerHandle | None = None
+        self._await_head()
+
+    def _await_head(self) -> None:
+        """The next request's head is due: count its bytes and time it."""
+        self.in_head, self.head_bytes = True, 0
+        if self.head_timer is not None:
+            self.head_timer.cancel()
+        self.head_timer = self.loop.call_later(HEAD_TIMEOUT_S, self._head_too_slow)
+
+    def _head_too_slow(self) -> None:
+        if self.in_head and not self.transport.is_closing():
+            self.refusal = (408, f"the request's head took over {HEAD_TIMEOUT_S:.0f} s")
+            self.send_400_response("")
+
+    def data_received(self, data: bytes) -> None:
+        if self.in_head:
+            # httptools keeps a header that has not ended yet without telling anyone.
+            self.head_bytes += len(data)
+            if self.head_bytes > MAX_HEAD_BYTES:
+                self.refusal = (431, f"a request's head is limited to {MAX_HEAD_BYTES} bytes")
+                self.send_400_response("")
+                return
+        super().data_received(data)
+
+    def on_headers_complete(self) -> None:
+        self.in_head = False
+        if self.head_timer is not None:
+            self.head_timer.cancel()
+            self.head_timer = None
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._await_head()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.head_timer is not None:
+            self.head_timer.cancel()
+        super().connection_lost(exc)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -65,6 +119,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if refusal is None:
             super().send_400_response(msg)
             return
+        self.in_head = False
         status, message = refusal
         body = message.encode()
         self.transport.write(

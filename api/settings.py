@@ -6,7 +6,7 @@ import ipaddress
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from schema.keys import KeyProblem, parse_origin
@@ -49,6 +49,8 @@ class ApiSettings(Settings):
 
     # Limits every document must keep (checked once per document, then cached).
     max_body_bytes: int = Field(default=2 * 1024 * 1024, gt=0)  # a POST body, or a GET query
+    max_query_bytes: int = Field(default=64 * 1024, gt=0)  # the document (long text: variables)
+    max_variable_values: int = Field(default=10_000, gt=0)  # numbers, strings, lists, objects
     max_query_tokens: int = Field(default=1000, gt=0)
     max_query_depth: int = Field(default=15, gt=0)
     max_query_aliases: int = Field(default=30, ge=0)
@@ -73,6 +75,17 @@ class ApiSettings(Settings):
     # comma-separated; "*" trusts anyone). Default: none, so a client cannot pick its own
     # address (and rate-limit bucket) by sending the header.
     forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _budgets_fit_a_query(self) -> ApiSettings:
+        for name in ("rate_limit_cost_anonymous", "rate_limit_cost_key"):
+            budget = getattr(self, name)
+            if 0 < budget < self.max_query_cost:
+                raise ValueError(
+                    f"{name.upper()} ({budget}) must be at least MAX_QUERY_COST "
+                    f"({self.max_query_cost}), or 0 for no budget: a query may cost that much"
+                )
+        return self
 
     @field_validator("cors_origins", mode="before")
     @classmethod

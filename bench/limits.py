@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 from bench.api_load import (  # noqa: E402
     ARTICLE_PAGE,
     LIST_20,
+    UNLIMITED,
     _free_port,
     _load,
     _measure,
@@ -51,20 +52,16 @@ QUERIES = {
 BASELINE = "9a69850"  # the last commit before the request limits
 
 
-# wrk's 64 connections keep the server saturated, so requests queue for seconds: with the
-# default DB_POOL_TIMEOUT_MS (2 s) and REQUEST_TIMEOUT_MS (5 s) some would be shed with a
-# cheap 503, and the two servers would not be doing the same work. Here neither sheds.
-NO_SHEDDING = {"DB_POOL_TIMEOUT_MS": "600000", "REQUEST_TIMEOUT_MS": "600000"}
-
-
-def _server(tree: Path, url: str, **env: str) -> tuple[subprocess.Popen[bytes], int]:
+def _server(tree: Path, url: str) -> tuple[subprocess.Popen[bytes], int]:
+    """`healthcontent serve` from `tree`. wrk's 64 connections keep it saturated, so requests
+    queue for seconds: with the default pool and request timeouts some would be shed with a
+    cheap 503, and the two servers would not do the same work (UNLIMITED: neither sheds)."""
     port = _free_port()
     env = {
         **os.environ,
         "DATABASE_URL": url,
-        "RATE_LIMIT_ANONYMOUS": "0",
         "PYTHONPATH": str(tree),  # the tree's own packages, not the installed ones
-        **env,
+        **UNLIMITED,
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
@@ -88,7 +85,9 @@ def _micro() -> dict[str, float]:
     from api.limits import Limits
 
     graphql_schema = schema.graphql_schema
-    limits = Limits(tokens=1000, depth=15, aliases=30, directives=50)
+    limits = Limits(
+        chars=65536, tokens=1000, depth=15, aliases=30, directives=50, variable_values=10_000
+    )
     model = CostModel(graphql_schema)
     out = {}
     for name, payload in QUERIES.items():
@@ -304,10 +303,7 @@ def _analyze(url: str) -> None:
 def _compare(
     database: str, url: str, baseline_tree: Path, args: argparse.Namespace, workdir: Path
 ) -> list[dict[str, object]]:
-    servers = {
-        "baseline": _server(baseline_tree, url),
-        "limits": _server(ROOT, url, **NO_SHEDDING),
-    }
+    servers = {"baseline": _server(baseline_tree, url), "limits": _server(ROOT, url)}
     try:
         for name, (_, port) in servers.items():  # both answer the same data
             body = json.loads(_post(port, QUERIES["list 20"]))

@@ -69,8 +69,7 @@ class Expert(graphene.ObjectType):
     async def resolve_quotes(parent: ExpertRow, info: GraphQLResolveInfo, first: int) -> list[Any]:
         if not 0 <= first <= reads.MAX_PAGE:
             raise bad_input(PageError("first", f"must be between 0 and {reads.MAX_PAGE}"))
-        quotes = await info.context.loaders.quotes_by_expert_id.load(parent.id)
-        return quotes[:first]
+        return await info.context.loaders.quotes_by_expert_id.load((parent.id, first))
 
     async def resolve_articles(parent: ExpertRow, info: GraphQLResolveInfo, **args: Any) -> Any:
         return await article_connection(info, args, expert_id=parent.id)

@@ -89,10 +89,8 @@ class Loaders:
             reads.RelatedCandidates([], []),
         )
         self.quotes_by_article_id = _QuotesLoader(context, self)
-        self.quotes_by_expert_id = loader(
-            lambda s, k: reads.quotes_of_experts(session=s, expert_ids=k, limit=reads.MAX_PAGE),
-            list,
-        )
+        # Keyed by (expert id, how many): the batch fetches as many as the largest asks.
+        self.quotes_by_expert_id = loader(_quotes_of_experts, list)
         self.quote_by_id = loader(lambda s, k: reads.quotes_by_ids(session=s, ids=k))
         self.any_quote_by_id = loader(
             lambda s, k: reads.quotes_by_ids(session=s, ids=k, statuses=ALL)
@@ -101,6 +99,16 @@ class Loaders:
             lambda s, k: reads.revisions_of_articles(session=s, article_ids=k, limit=MAX_REVISIONS),
             list,
         )
+
+
+async def _quotes_of_experts(
+    session: Any, keys: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], list[Any]]:
+    limit = max(first for _, first in keys)
+    found = await reads.quotes_of_experts(
+        session=session, expert_ids=sorted({i for i, _ in keys}), limit=limit
+    )
+    return {(i, first): found.get(i, [])[:first] for i, first in keys}
 
 
 class _PrimingLoader(_Loader):

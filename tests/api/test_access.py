@@ -160,9 +160,8 @@ def test_cost_budgets_show_in_headers_and_refuse_with_429(
     seeded: str, redis_url: str | None
 ) -> None:
     key = make_key(seeded, "partner")
-    with _client(
-        seeded, redis_url=redis_url, rate_limit_cost_anonymous=130, rate_limit_cost_key=60
-    ) as client:
+    budgets = {"rate_limit_cost_anonymous": 130, "rate_limit_cost_key": 100, "max_query_cost": 100}
+    with _client(seeded, redis_url=redis_url, **budgets) as client:
         answers = [client.post("/graphql", json=PAGE_OF_10) for _ in range(3)]
         cheap = client.post("/graphql", json=ONE_ARTICLE)  # still fits in what is left
         keyed = [client.post("/graphql", json=PAGE_OF_10, headers=_bearer(key)) for _ in range(2)]
@@ -180,11 +179,29 @@ def test_cost_budgets_show_in_headers_and_refuse_with_429(
     assert (cheap.status_code, cheap.headers["ratelimit-cost-remaining"]) == (200, "9")
     # The budget is per caller: the key has its own.
     assert [r.status_code for r in keyed] == [200, 429]
-    assert keyed[0].headers["ratelimit-cost-limit"] == "60"
+    assert keyed[0].headers["ratelimit-cost-limit"] == "100"
+
+
+def test_a_keys_own_rate_scales_its_cost_budget(seeded: str) -> None:
+    fast = make_key(seeded, "fast", rate_per_minute=2400)  # twice RATE_LIMIT_KEY
+    slow = make_key(seeded, "slow", rate_per_minute=12)  # a hundredth: one query's worth
+    with _client(seeded) as client:
+        limits = [
+            client.post("/graphql", json=COUNT, headers=_bearer(k)).headers["ratelimit-cost-limit"]
+            for k in (fast, slow)
+        ]
+    assert limits == ["400000", "5000"]
+
+
+def test_a_budget_smaller_than_one_query_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"RATE_LIMIT_COST_ANONYMOUS \(10\) must be at least"):
+        ApiSettings(rate_limit_cost_anonymous=10)
 
 
 def test_rate_limit_anonymous_0_turns_every_anonymous_limit_off(seeded: str) -> None:
-    with _client(seeded, rate_limit_anonymous=0, rate_limit_cost_anonymous=1) as client:
+    with _client(
+        seeded, rate_limit_anonymous=0, max_query_cost=100, rate_limit_cost_anonymous=100
+    ) as client:
         answers = [client.post("/graphql", json=PAGE_OF_10) for _ in range(3)]
     assert [r.status_code for r in answers] == [200, 200, 200]
     assert not any(h.startswith("ratelimit") for h in answers[0].headers)

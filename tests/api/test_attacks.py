@@ -54,7 +54,16 @@ ATTACKS: list[tuple[str, bytes, int, str]] = [
      200, "TOO_MANY_TOKENS"),
     ("100,000 operations", json.dumps({"query": "{__typename}" * 100_000}).encode(), 200,
      "TOO_MANY_TOKENS"),
+    ("one string of 1.9 MB (the parser would take a second)",
+     json.dumps({"query": '{article(slug:"' + "x" * 1_900_000 + '"){title}}'}).encode(), 200,
+     "QUERY_TOO_LARGE"),
+    ("230,000 values to check against their types",
+     json.dumps({"query": "query($s:[ArticleStatus!]){articles(status:$s){totalCount}}",
+                 "variables": {"s": ["DRAFT"] * 230_000}}).encode(), 200, "VARIABLES_TOO_LARGE"),
 ]  # fmt: skip
+# Each is refused in milliseconds when the machine is quiet; the bound leaves room for a busy
+# CI machine without letting a second-long stall through.
+PROMPT = 1.5
 THE_95_BYTE_ONE = json.dumps(
     {"query": "{articles(first:100){edges{node{topics{articles(first:100){edges{node{body}}}}}}}}"}
 ).encode()
@@ -137,14 +146,14 @@ def test_every_attack_is_refused_promptly_while_others_are_served(
                 what,
                 answer,
             )
-            assert took < 1.0, (what, took)
+            assert took < PROMPT, (what, took)
 
         # Four of the 95-byte query that returned 158 MB, at once.
         started = time.monotonic()
         with ThreadPoolExecutor(4) as pool:
             answers = list(pool.map(lambda _: _post(port, THE_95_BYTE_ONE), range(4)))
         assert {a["errors"][0]["extensions"]["code"] for _, a in answers} == {"QUERY_TOO_COMPLEX"}
-        assert time.monotonic() - started < 1.0
+        assert time.monotonic() - started < PROMPT
 
         # A 100 MB body: refused from its Content-Length, long before it could be sent.
         _refuses_a_huge_body(port)
@@ -153,7 +162,10 @@ def test_every_attack_is_refused_promptly_while_others_are_served(
         headers = b"".join(b"x-h%d: 1\r\n" % i for i in range(1000))
         assert _raw(port, b"GET /healthz HTTP/1.1\r\nhost: t\r\n" + headers + b"\r\n") == 431
 
-        # Ten heavy but allowed queries at once: the address's cost budget runs out.
+        # Ten heavy but allowed queries at once: the address's cost budget runs out (within
+        # one budget window: not in its last seconds).
+        if time.time() % 60 > 50:
+            time.sleep(61 - time.time() % 60)
         with ThreadPoolExecutor(10) as pool:
             heavy = list(pool.map(lambda _: _post(port, HEAVY), range(10)))
         statuses = sorted(status for status, _ in heavy)

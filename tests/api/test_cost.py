@@ -14,7 +14,7 @@ from graphql import (
     parse,
 )
 
-from api.cost import CONNECTION_COST, LIST_SIZES, CostModel
+from api.cost import CONNECTION_COST, LIST_SIZES, CostModel, Uncountable
 from api.documents import DocumentCache
 from api.graphql.schema import schema
 from api.limits import Limits, measure
@@ -149,6 +149,39 @@ CASES: list[tuple[str, str, dict[str, Any] | None, int]] = [
         None,
         10 + 1 + 1 + 5 * 1,
     ),
+    (
+        "a fragment on a connection counts with the page it is spread in",
+        "fragment Page on ArticleConnection { edges { node { title } } } "
+        "{ articles(first: 100) { ...Page } }",
+        None,
+        C + 100 * 1,
+    ),
+    (
+        "fragments on connections, nested",
+        "fragment T on TopicConnection { edges { node { articles(first: 100) { ...A } } } } "
+        "fragment A on ArticleConnection { edges { node { summary } } } "
+        "{ topics(first: 100) { ...T } }",
+        None,
+        C + 100 * (1 + C + 100 * 1),
+    ),
+    (
+        "a page size sent as 100.0 is 100 (GraphQL's Int takes it)",
+        "query($n: Int) { articles(first: $n) { edges { node { title } } } }",
+        {"n": 100.0},
+        C + 100,
+    ),
+    (
+        "a search costs 200 more",
+        '{ articles(search: "magnesium", first: 10) { edges { node { title } } } }',
+        None,
+        C + 200 + 10,
+    ),
+    (
+        "a search in a variable left null costs nothing more",
+        "query($q: String) { articles(search: $q, first: 10) { edges { node { title } } } }",
+        {"q": None},
+        C + 10,
+    ),
     ("__typename is free", "{ __typename }", None, 0),
     (
         "introspection: __schema, then one object a type",
@@ -202,7 +235,9 @@ def test_every_list_of_objects_has_a_size() -> None:
 
 
 def test_a_prepared_document_is_kept_and_its_cost_remembered() -> None:
-    limits = Limits(tokens=1000, depth=15, aliases=30, directives=50)
+    limits = Limits(
+        chars=65536, tokens=1000, depth=15, aliases=30, directives=50, variable_values=10_000
+    )
     cache = DocumentCache(schema.graphql_schema, size=2, limits=limits, introspection=True)
     query = "query($n: Int) { articles(first: $n) { edges { node { title } } } }"
     first = cache.prepare(query)
@@ -212,6 +247,19 @@ def test_a_prepared_document_is_kept_and_its_cost_remembered() -> None:
     assert first.cost(MODEL, operation, {"n": 3}) == C + 3
     assert first.cost(MODEL, operation, {"n": 9}) == C + 9
     assert first.cost(MODEL, operation, {"n": [1]}) == C + 20  # not a number: the default
+    assert first.cost(MODEL, operation, {"n": 9.0}) == C + 9
+    # A huge value where a number belongs is not kept with the cost.
+    first.cost(MODEL, operation, {"n": "x" * 100_000})
+    assert all(len(repr(key)) < 100 for key in first._costs)
     for other in ("{ a: __typename }", "{ b: __typename }"):
         cache.prepare(other)
     assert cache.prepare(query) is not first  # the least recently used went first
+
+
+def test_fragments_spread_deeper_than_python_recursion_are_uncountable() -> None:
+    chain = " ".join(f"fragment F{i} on ArticleConnection {{ ...F{i + 1} }}" for i in range(5000))
+    tree = parse(chain + " fragment F5000 on ArticleConnection { totalCount } "
+                 "{ articles(first: 50) { ...F0 } }")  # fmt: skip
+    operation = next(d for d in tree.definitions if isinstance(d, OperationDefinitionNode))
+    with pytest.raises(Uncountable):
+        MODEL.cost(tree, operation, (), None)

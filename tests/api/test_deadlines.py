@@ -126,6 +126,20 @@ def test_postgresql_stops_the_statement_of_a_stopped_request(postgres: Any) -> N
         assert _eventually(lambda: _waiting_statements(url) == 0)
 
 
+def test_work_left_running_by_a_failed_field_is_stopped_too(postgres: Any) -> None:
+    """A field that fails (here FORBIDDEN, on a non-null field) ends the answer at once, while
+    its sibling still waits on the database: the sibling is stopped, not waited for."""
+    url = _seeded_postgres(postgres)
+    settings = ApiSettings(database_url=url, statement_timeout_ms=20_000)
+    query = "{ b: articles { totalCount } a: articles(status: [DRAFT]) { totalCount } }"
+    with _article_table_locked(url), TestClient(create_app(settings)) as client:
+        started = time.monotonic()
+        answer = client.post("/graphql", json={"query": query})
+        assert time.monotonic() - started < 1.5
+        assert answer.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        assert _eventually(lambda: _waiting_statements(url) == 0)
+
+
 def test_a_client_that_leaves_cancels_its_request(seeded: str) -> None:
     key = make_key(seeded, "newsroom", ["write"])
     body = json.dumps({"query": EDIT}).encode()

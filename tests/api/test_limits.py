@@ -75,6 +75,31 @@ def test_tokens(seeded_sqlite: str) -> None:
         _refused(client, "# hi\n" * 51 + "{ __typename }", "TOO_MANY_TOKENS")
 
 
+def test_document_size(client: TestClient) -> None:
+    """Long documents are refused unparsed; long text belongs in variables."""
+    exact = "{ __typename }" + " " * (65536 - len("{ __typename }"))
+    _ok(client, exact)
+    error = _refused(client, exact + " ", "QUERY_TOO_LARGE")
+    assert "65537 bytes" in error["message"] and "MAX_QUERY_BYTES" in error["message"]
+    one_long_string = '{ article(slug: "' + "x" * 1_000_000 + '") { title } }'
+    _refused(client, one_long_string, "QUERY_TOO_LARGE")
+    # Long because of its many tokens: that is what it is refused for.
+    _refused(client, "{" + " __typename" * 100_000 + " }", "TOO_MANY_TOKENS")
+
+
+def test_variables_hold_at_most_10000_values(client: TestClient) -> None:
+    query = "query($s: [ArticleStatus!]) { articles(status: $s) { totalCount } }"
+    _ok(client, query, variables={"s": ["PUBLISHED"] * 9999})  # the list, and 9,999 in it
+    error = _refused(client, query, "VARIABLES_TOO_LARGE", variables={"s": ["PUBLISHED"] * 10_000})
+    assert "MAX_VARIABLE_VALUES" in error["message"]
+
+
+def test_a_document_nested_past_the_parser_is_too_deep(client: TestClient) -> None:
+    nested = "{ a" * 300 + " }" * 300
+    error = _refused(client, nested, "QUERY_TOO_DEEP")
+    assert "MAX_QUERY_DEPTH" in error["message"]
+
+
 def test_aliases(client: TestClient) -> None:
     _ok(client, "{" + "".join(f" a{i}: __typename" for i in range(30)) + " }")
     error = _refused(
