@@ -127,13 +127,14 @@ def _timed(function: object, number: int) -> float:
 
 
 # Runs in a fresh process with the tree's packages first on the path: CPU per request of
-# `requests` requests sent one after another into the app, after 30 to warm up.
+# `requests` requests sent one after another into the app, after `warmup` more.
 _SEQUENTIAL = """
 import asyncio, json, sys, time
 from api.app import create_app
 from api.settings import ApiSettings
 
-url, payload, requests = sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3])
+url, payload = sys.argv[1], json.loads(sys.argv[2])
+requests, warmup = int(sys.argv[3]), int(sys.argv[4])
 body = json.dumps(payload).encode()
 scope = {
     "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
@@ -165,7 +166,7 @@ async def main() -> float:
         assert status == [200], status
 
     async with app.router.lifespan_context(app):
-        for _ in range(30):
+        for _ in range(warmup):
             await one()
         started = time.process_time()
         for _ in range(requests):
@@ -177,10 +178,12 @@ print(asyncio.run(main()))
 """
 
 
-def _sequential(tree: Path, url: str, payload: dict[str, object], requests: int) -> float:
+def _sequential(
+    tree: Path, url: str, payload: dict[str, object], requests: int, warmup: int = 30
+) -> float:
     """CPU milliseconds per request of `tree`'s app, in a fresh process."""
     result = subprocess.run(
-        [sys.executable, "-c", _SEQUENTIAL, url, json.dumps(payload), str(requests)],
+        [sys.executable, "-c", _SEQUENTIAL, url, json.dumps(payload), str(requests), str(warmup)],
         cwd=tree,
         env={**os.environ, "PYTHONPATH": str(tree)},
         capture_output=True,
@@ -226,6 +229,43 @@ def _compare_sequential(
     return rows
 
 
+# Allowed, but as heavy as the cost model lets them be: what one request may cost today.
+HEAVIEST = {
+    "90 topics, a 1-article connection each (4,730)": (
+        "{topics(first:90){edges{node{articles(first:1){edges{node{title}}}}}}}"
+    ),
+    "30 aliased pages of 100 (4,500)": "{"
+    + " ".join(f"a{i}:articles(first:100){{edges{{node{{title}}}}}}" for i in range(30))
+    + "}",
+    "95 articles, sections and quotes (4,895)": (
+        "{articles(first:95){edges{node{sections{html text quotes{text expert{name}}}}}}}"
+    ),
+    "100 articles, 20 related posts each (4,150)": (
+        "{articles(first:100){edges{node{relatedPosts(first:20){title article{slug}}}}}}"
+    ),
+    "18 searches, 5 results each (4,658)": (
+        '{topics(first:18){edges{node{articles(search:"magnesium pain",first:5)'
+        "{edges{node{title}}}}}}}"
+    ),
+    "3 introspections (2,859)": "{"
+    + " ".join(
+        f"i{i}:__schema{{types{{name fields{{name args{{name type{{name}}}} "
+        f"type{{name ofType{{name}}}}}}}}}}"
+        for i in range(3)
+    )
+    + "}",
+}
+
+
+def _heaviest(database: str, url: str) -> list[dict[str, object]]:
+    rows = []
+    for name, query in HEAVIEST.items():
+        cpu = _sequential(ROOT, url, {"query": query}, requests=3, warmup=1)
+        rows.append({"database": database, "query": name, "cpu_ms_per_request": round(cpu, 1)})
+        print(f"{database:<10} heaviest allowed: {name:<48} {cpu:8.1f} ms CPU", flush=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--baseline", default=BASELINE)
@@ -239,7 +279,8 @@ def main() -> None:
     micro = _micro()
     for label, microseconds in micro.items():
         print(f"{label:<60} {microseconds:8.1f} µs", flush=True)
-    rows = []
+    rows: list[dict[str, object]] = []
+    heaviest: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         baseline_tree = workdir / "baseline"
@@ -258,6 +299,7 @@ def main() -> None:
                     if database == "postgresql":
                         _analyze(url)  # no autovacuum runs here: plans need statistics
                     rows += _compare_sequential(database, url, baseline_tree, args)
+                    heaviest += _heaviest(database, url)
                     if args.wrk:
                         rows += _compare(database, url, baseline_tree, args, workdir)
         finally:
@@ -277,6 +319,7 @@ def main() -> None:
                 "wrk_duration_s": args.duration if args.wrk else None,
                 "micro_us": micro,
                 "rows": rows,
+                "heaviest_allowed": heaviest,
             },
             indent=2,
         )
