@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Any
@@ -138,12 +139,18 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
         )
         origin = request.headers.get("origin")
         work = asyncio.create_task(_answer(request, context, state.limiter))
+        started = time.monotonic()
         try:
-            done, _ = await asyncio.wait({work}, timeout=deadline)
+            while not work.done():
+                # The deadline moves on by the time the client took to send the body.
+                left = started + deadline + context.body.seconds() - time.monotonic()
+                if left <= 0:
+                    break
+                await asyncio.wait({work}, timeout=left)
         except asyncio.CancelledError:  # the server is shutting down: take the work along
             await _stop(work, context)
             raise
-        if not done:
+        if not work.done():
             # Answer now; the stopped work unwinds (and gives its connection back) behind.
             await _stop(work, context)
             log.warning("request %s passed its deadline and was stopped", request_id)
@@ -176,8 +183,7 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
     async def _stop(work: asyncio.Task[Response], context: RequestContext) -> None:
         """Stop the work now; it unwinds, and gives its connection back, in a task of its
         own (which shutdown waits for)."""
-        await context.stop()
-        work.cancel()
+        await context.stop(work)
         cleanup = asyncio.create_task(_unwind(work, context))
         cleanups.add(cleanup)
         cleanup.add_done_callback(cleanups.discard)

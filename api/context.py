@@ -64,6 +64,20 @@ def watch_engine(engine: AsyncEngine) -> None:
 
 
 @dataclass
+class BodyClock:
+    """When the request body was being read: that time is the client's, not the request's
+    (a long article uploaded slowly must not use up the deadline)."""
+
+    started: float | None = None
+    ended: float | None = None
+
+    def seconds(self) -> float:
+        if self.started is None:
+            return 0.0
+        return (self.ended if self.ended is not None else time.monotonic()) - self.started
+
+
+@dataclass
 class RequestContext:
     """What every resolver gets as `info.context`."""
 
@@ -73,6 +87,7 @@ class RequestContext:
     request_id: str
     caller: Caller = field(default_factory=lambda: Caller(None, "unknown"))
     stats: QueryStats = field(default_factory=QueryStats)
+    body: BodyClock = field(default_factory=BodyClock)
     connections: set[Any] = field(default_factory=set)  # driver connections checked out
     _loaders: Loaders | None = None
     _session: AsyncSession | None = None
@@ -112,6 +127,14 @@ class RequestContext:
                 if self._session is None:
                     self._session = self.sessions()
                 yield self._session
+        except asyncio.CancelledError:
+            if task not in self._stopped:
+                raise
+            # Stopped by `stop`: end as an ordinary error, so that what waits on this task
+            # hears of it (graphene's loaders only pass on Exceptions to the resolvers
+            # awaiting a batch; a cancelled batch would leave them waiting for ever).
+            task.uncancel()
+            raise RequestFinished(self.request_id) from None
         finally:
             self._users.discard(task)
 
@@ -142,16 +165,17 @@ class RequestContext:
                 await self._session.close()
                 self._session = None
 
-    async def stop(self) -> None:
-        """Stop the request's work now (its deadline passed, or its client left): no new
-        session, statements running on its connections interrupted, the tasks waiting on
-        its session cancelled. `close` then gives the connections back."""
+    async def stop(self, *also: asyncio.Task[Any]) -> None:
+        """Stop the request's work now (its deadline passed, its client left, or its answer
+        is out while some resolvers still run): no new session, statements running on its
+        connections interrupted, the tasks using its session (and `also`) cancelled. `close`
+        then gives the connections back."""
         self._closed = True
         for connection in list(self.connections):
             await interrupt(connection)
         # Once each: a second cancel while SQLAlchemy closes a connection it could not trust
         # after the first makes it abandon the close half-way.
-        for task in self._users - self._stopped:
+        for task in (self._users | set(also)) - self._stopped:
             task.cancel()
             self._stopped.add(task)
 

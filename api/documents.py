@@ -9,6 +9,7 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from graphql import (
     ArgumentNode,
     DocumentNode,
@@ -39,6 +40,9 @@ BYTES_PER_TOKEN = 512
 REFUSAL_BYTES = 1024  # a refused document keeps its formatted errors only
 CACHE_BYTES = 64 * 1024 * 1024
 COSTS_PER_DOCUMENT = 32  # distinct variable values whose cost is remembered
+# Errors validation reports before it gives up: each one costs a scan of the document to
+# find its line and column, and ten say enough.
+MAX_ERRORS = 10
 
 
 @dataclass
@@ -70,9 +74,11 @@ class Prepared:
         variables: Mapping[str, Any] | None,
     ) -> int:
         assert self.document is not None
-        # Only what the cost model reads of a value: a number, a flag, or nothing (so a huge
-        # string sent for an Int is never kept, and 100.0 and 100 are one key).
-        values = tuple(_as_read(variables.get(n) if variables else None) for n in self._names)
+        # Only what the cost model reads of a value (so a huge string sent for an Int is
+        # never kept, and 100.0 and 100 are one key), and whether it was sent at all: null
+        # and left out differ when the variable has a default.
+        sent = variables or {}
+        values = tuple(_as_read(sent[n]) if n in sent else "absent" for n in self._names)
         key = (operation.name.value if operation.name else None, values)
         cost = self._costs.get(key)
         if cost is not None:
@@ -84,11 +90,13 @@ class Prepared:
         return cost
 
 
-def _as_read(value: Any) -> tuple[str, int | bool] | None:
+def _as_read(value: Any) -> tuple[str, int | bool]:
     if isinstance(value, bool):
         return ("flag", value)
     number = as_int(value)
-    return None if number is None else ("number", number)
+    if number is not None:
+        return ("number", number)
+    return ("null", True) if value is None else ("other", True)
 
 
 def _tokens(document: DocumentNode) -> int:
@@ -98,14 +106,18 @@ def _tokens(document: DocumentNode) -> int:
     return count
 
 
+# Arguments whose values the cost model reads (api/cost.py).
+COST_ARGUMENTS = ("first", "last", "if", "search")
+
+
 def _cost_variables(document: DocumentNode) -> frozenset[str]:
-    """Variables whose values change the cost: page sizes and @skip/@include conditions."""
+    """Variables whose values change the cost: page sizes, searches, @skip/@include."""
     names: set[str] = set()
     stack: list[Any] = list(document.definitions)
     while stack:
         node = stack.pop()
         if isinstance(node, ArgumentNode):
-            if node.name.value in ("first", "last", "if") and isinstance(node.value, VariableNode):
+            if node.name.value in COST_ARGUMENTS and isinstance(node.value, VariableNode):
                 names.add(node.value.name.value)
             continue
         for key in ("arguments", "directives"):
@@ -160,12 +172,19 @@ class DocumentCache:
         refusal = check(shape, self.limits)
         if refusal is not None:
             return Prepared(None, [refusal.formatted], refused)
-        errors = validate(self.schema, document, self.rules, hide_suggestions=self.hide_suggestions)
+        errors = validate(
+            self.schema,
+            document,
+            self.rules,
+            max_errors=MAX_ERRORS,
+            hide_suggestions=self.hide_suggestions,
+        )
         refusal = overlap_refusal(errors)
         if refusal is not None:
             return Prepared(None, [refusal.formatted], refused)
         if errors:
-            return Prepared(None, [e.formatted for e in errors], refused)
+            formatted = [e.formatted for e in errors]
+            return Prepared(None, formatted, len(query) + len(orjson.dumps(formatted)))
         return Prepared(
             document,
             [],

@@ -6,8 +6,10 @@ message, never a 500; results carry `errors` only when there are some.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -20,7 +22,7 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from api.context import RequestContext
+from api.context import BodyClock, RequestContext
 from api.cost import CostModel, Uncountable
 from api.disconnect import cancelled_on_disconnect
 from api.documents import DocumentCache
@@ -30,6 +32,7 @@ from schema.db import is_unavailable
 
 log = logging.getLogger("healthcontent.http")
 
+BODY_TIMEOUT_S = 30.0  # a 2 MiB body needs some 0.6 Mbit/s
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 
@@ -99,22 +102,32 @@ def _too_large(max_bytes: int, what: str, status: int = 413) -> RequestError:
     )
 
 
-async def _body(request: Request, max_bytes: int) -> bytes:
+async def _body(request: Request, max_bytes: int, clock: BodyClock) -> bytes:
     """The body, read only as far as `max_bytes`: a larger one is refused with 413 as soon
-    as its Content-Length (or, without one, its first byte over) says so."""
+    as its Content-Length (or, without one, its first byte over) says so. Reading it may
+    take BODY_TIMEOUT_S; that time does not count against the request's deadline."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise _too_large(max_bytes, "the request body")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise _too_large(max_bytes, "the request body")
-        chunks.append(chunk)
+    clock.started = time.monotonic()
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT_S):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise _too_large(max_bytes, "the request body")
+                chunks.append(chunk)
+    except TimeoutError:
+        raise RequestError(
+            408, f"the request body took over {BODY_TIMEOUT_S:.0f} s to arrive"
+        ) from None
+    finally:
+        clock.ended = time.monotonic()
     return b"".join(chunks)
 
 
-async def read_request(request: Request, max_bytes: int) -> GraphQLRequest:
+async def read_request(request: Request, max_bytes: int, clock: BodyClock) -> GraphQLRequest:
     if request.method in ("GET", "HEAD"):
         if len(request.scope["query_string"]) > max_bytes:
             raise _too_large(max_bytes, "the query string", status=414)
@@ -133,7 +146,7 @@ async def read_request(request: Request, max_bytes: int) -> GraphQLRequest:
                 415, f"send the query as {JSON} (got {content_type or 'no content type'})"
             )
         try:
-            params = orjson.loads(await _body(request, max_bytes))
+            params = orjson.loads(await _body(request, max_bytes, clock))
         except orjson.JSONDecodeError as exc:
             raise RequestError(400, f"the body is not valid JSON: {exc}") from None
         if isinstance(params, list):
@@ -245,7 +258,7 @@ async def handle(
     except RequestError as error:
         return _response(error.body(), error.status, JSON)
     try:
-        graphql_request = await read_request(request, settings.max_body_bytes)
+        graphql_request = await read_request(request, settings.max_body_bytes, context.body)
     except RequestError as error:
         return _response(error.body(), error.status, media_type, **error.headers)
     # Under application/json, well-formed GraphQL responses are 200 even with request errors

@@ -8,7 +8,6 @@ executes, with an error whose `extensions.code` names the limit.
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -62,7 +61,7 @@ class Limits:
 # documents too large to parse: comments and separators first (not counted), then strings
 # whole, then punctuators, names and numbers. It only chooses the code of a refusal.
 _TOKENS = re.compile(
-    r"""(?P<skip>[\s,\ufeff]+|\#[^\n\r]*)
+    r"""(?P<skip>[\s,\ufeff]+)|(?P<comment>\#[^\n\r]*)
     |\"\"\"[^"\\]*(?:(?:\\\"\"\"|\\|"(?!""))[^"\\]*)*(?:\"\"\"|\Z)
     |"[^"\\\n\r]*(?:\\.[^"\\\n\r]*)*"?
     |\.\.\.|[!$&():=@\[\]{|}]|[-\w.+]+|.""",
@@ -70,9 +69,16 @@ _TOKENS = re.compile(
 )
 
 
-def _more_tokens_than(query: str, limit: int) -> bool:
-    tokens = (m for m in _TOKENS.finditer(query) if m.lastgroup != "skip")
-    return next(itertools.islice(tokens, limit, None), None) is not None
+def _more_tokens_than(query: str, limit: int) -> str | None:
+    """ "tokens" or "comments" if `query` has more than `limit` of them, else None."""
+    counts = {"tokens": 0, "comments": 0}
+    for match in _TOKENS.finditer(query):
+        if match.lastgroup != "skip":
+            what = "comments" if match.lastgroup == "comment" else "tokens"
+            counts[what] += 1
+            if counts[what] > limit:
+                return what
+    return None
 
 
 def refuse_size(query: str, limits: Limits) -> GraphQLError | None:
@@ -82,8 +88,9 @@ def refuse_size(query: str, limits: Limits) -> GraphQLError | None:
     if len(query) <= limits.chars and len(query.encode()) <= limits.chars:
         return None
     # Too many tokens shows within the first MAX_QUERY_BYTES (scanning on costs time).
-    if _more_tokens_than(query[: limits.chars], limits.tokens):
-        return _too_many_tokens(limits, "tokens")
+    what = _more_tokens_than(query[: limits.chars], limits.tokens)
+    if what is not None:
+        return _too_many_tokens(limits, what)
     return limit_error(
         LimitCode.QUERY_TOO_LARGE,
         f"The document is {len(query.encode())} bytes; at most {limits.chars} are allowed "

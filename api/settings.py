@@ -37,8 +37,8 @@ class ApiSettings(Settings):
     # but never answers gives fast 503s instead of hanging every request.
     db_connect_timeout_ms: int = Field(default=2000, gt=0)
     statement_timeout_ms: int = 5000  # PostgreSQL cancels any longer statement of the API
-    # Wall time of one request, from its first byte to its answer; then its work is
-    # cancelled and its connection goes back to the pool.
+    # Wall time of one request once its headers are in (the time its body takes to arrive
+    # aside); then its work is cancelled and its connection goes back to the pool.
     request_timeout_ms: int = Field(default=5000, gt=0)
     cache_max_age: int = 60  # seconds a CDN or browser may keep a GET query's answer
     graphiql: bool = True  # serve GraphiQL to browsers at GET /graphql
@@ -78,7 +78,10 @@ class ApiSettings(Settings):
 
     @model_validator(mode="after")
     def _budgets_fit_a_query(self) -> ApiSettings:
-        for name in ("rate_limit_cost_anonymous", "rate_limit_cost_key"):
+        names = ["rate_limit_cost_key"]
+        if self.rate_limit_anonymous > 0:  # 0 turns every anonymous limit off
+            names.append("rate_limit_cost_anonymous")
+        for name in names:
             budget = getattr(self, name)
             if 0 < budget < self.max_query_cost:
                 raise ValueError(

@@ -16,7 +16,7 @@ from api.app import create_app
 from api.settings import ApiSettings
 from seed_data import SEED_DIR
 from tests.conftest import IN_CI
-from tests.helpers import dump, load, make_key, query, revoke
+from tests.helpers import clear_of_a_rate_window_edge, dump, load, make_key, query, revoke
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 COUNT = {"query": "{ articles { totalCount } }"}
@@ -24,6 +24,11 @@ COUNT = {"query": "{ articles { totalCount } }"}
 
 def _bearer(key: str) -> dict[str, str]:
     return {"authorization": f"Bearer {key}"}
+
+
+@pytest.fixture(autouse=True)
+def _clear_of_a_window_edge() -> None:
+    clear_of_a_rate_window_edge()
 
 
 @pytest.fixture

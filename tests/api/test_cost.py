@@ -238,7 +238,7 @@ def test_a_prepared_document_is_kept_and_its_cost_remembered() -> None:
     limits = Limits(
         chars=65536, tokens=1000, depth=15, aliases=30, directives=50, variable_values=10_000
     )
-    cache = DocumentCache(schema.graphql_schema, size=2, limits=limits, introspection=True)
+    cache = DocumentCache(schema.graphql_schema, size=4, limits=limits, introspection=True)
     query = "query($n: Int) { articles(first: $n) { edges { node { title } } } }"
     first = cache.prepare(query)
     assert cache.prepare(query) is first
@@ -248,8 +248,25 @@ def test_a_prepared_document_is_kept_and_its_cost_remembered() -> None:
     assert first.cost(MODEL, operation, {"n": 9}) == C + 9
     assert first.cost(MODEL, operation, {"n": [1]}) == C + 20  # not a number: the default
     assert first.cost(MODEL, operation, {"n": 9.0}) == C + 9
+    # Sent as null and left out differ when the variable has a default.
+    defaulted = cache.prepare(
+        "query($n: Int = 100) { articles(first: $n) { edges { node { title } } } }"
+    )
+    operation = defaulted.operation(None)
+    assert operation is not None
+    assert defaulted.cost(MODEL, operation, {"n": None}) == C + 20
+    assert defaulted.cost(MODEL, operation, {}) == C + 100
+    searching = cache.prepare(
+        "query($q: String) { articles(search: $q, first: 5) { edges { node { title } } } }"
+    )
+    operation = searching.operation(None)
+    assert operation is not None
+    assert searching.cost(MODEL, operation, {"q": None}) == C + 5
+    assert searching.cost(MODEL, operation, {"q": "sleep"}) == C + 200 + 5
     # A huge value where a number belongs is not kept with the cost.
-    first.cost(MODEL, operation, {"n": "x" * 100_000})
+    first_operation = first.operation(None)
+    assert first_operation is not None
+    first.cost(MODEL, first_operation, {"n": "x" * 100_000})
     assert all(len(repr(key)) < 100 for key in first._costs)
     for other in ("{ a: __typename }", "{ b: __typename }"):
         cache.prepare(other)

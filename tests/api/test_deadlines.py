@@ -237,3 +237,44 @@ def test_a_database_that_never_answers_gives_prompt_503s() -> None:
             assert error["extensions"]["code"] == "DATABASE_UNAVAILABLE"
             assert "500 ms, DB_CONNECT_TIMEOUT_MS" in error["message"]
             assert client.get("/healthz").status_code == 200  # the process itself is fine
+
+
+# `c` fails (relatedPosts(first: 1000) is refused) and nulls the whole answer at once,
+# while `b`'s loaders are still fetching.
+FAILS_EARLY = """{ b: articles(first: 5) { edges { node { topics { name
+    articles(first: 3) { edges { node { experts { name } } } } } experts { name } } } }
+  c: articles(first: 2) { edges { node { relatedPosts(first: 1000) { title } } } } }"""
+
+
+def test_a_failed_field_leaves_no_task_behind(big_api: Any) -> None:
+    client = big_api.client
+
+    def tasks() -> int:
+        return len(asyncio.all_tasks())
+
+    before = client.portal.call(tasks)
+    for _ in range(8):  # each costs about 2,000: 8 fit in a minute's budget
+        body = client.post("/graphql", json={"query": FAILS_EARLY}).json()
+        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert _eventually(lambda: client.portal.call(tasks) <= before, within=2)
+
+
+def test_the_time_a_body_takes_to_arrive_is_not_the_requests(seeded: str) -> None:
+    """A slow upload (here 1.2 s, over a 500 ms deadline) is the client's time: the request
+    still has its whole deadline once the body is in."""
+    body = json.dumps({"query": "{ articles { totalCount } }", "pad": "x" * 4000}).encode()
+    with running_server(seeded, REQUEST_TIMEOUT_MS="500") as base:
+        port = int(base.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+            client.sendall(
+                b"POST /graphql HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\n"
+                + f"content-length: {len(body)}\r\nconnection: close\r\n\r\n".encode()
+            )
+            for start in range(0, len(body), 1024):
+                client.sendall(body[start : start + 1024])
+                time.sleep(0.3)
+            answer = b""
+            while chunk := client.recv(65536):
+                answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
+    assert b'"totalCount":2' in answer
