@@ -33,7 +33,7 @@ from api.http import Engine, Unavailable, handle, new_request_id, unavailable
 from api.limits import Limits
 from api.ratelimit import Limiter, Verdict, create_limiter
 from api.settings import ApiSettings
-from schema.db import create_engine, is_sqlite, open_session, session_factory
+from schema.db import create_engine, dispose, is_sqlite, open_session, session_factory
 from schema.keys import live_origins
 
 log = logging.getLogger("healthcontent.app")
@@ -124,7 +124,7 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
                 with suppress(Exception):
                     await task
             await app.state.limiter.close()
-            await engine.dispose()
+            await dispose(engine)
 
     async def graphql(request: Request) -> Response:
         if settings.graphiql and graphiql.wants_graphiql(request):

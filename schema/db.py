@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import time
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -33,7 +35,12 @@ WRITE_LOCK_POLL_S = 0.02
 # PostgreSQL's equivalent of SQLite's BEGIN IMMEDIATE: writers of content take this
 # transaction-scoped advisory lock, so plan-then-write never races another writer.
 PG_WRITE_LOCK = 0x6865616C7468  # "health"
+THREAD_STOP_WAIT_S = 5.0  # how long `dispose` waits for a stopped SQLite thread to finish
 LOCK_WAIT = "lock_wait_ms"  # the engine's execution option: how long writers wait for the lock
+
+
+# Threads of terminated SQLite connections, until they end.
+_stopping: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
 
 
 def _json_dumps(value: Any) -> str:
@@ -75,6 +82,7 @@ def create_engine(
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url, **kwargs)
+    engine.sync_engine.dialect.do_terminate = _stop_sqlite_thread  # type: ignore[method-assign]
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -95,6 +103,26 @@ def create_engine(
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _stop_sqlite_thread(dbapi_connection: Any) -> None:
+    """Terminate an aiosqlite connection: its thread closes it after what it is running.
+
+    SQLAlchemy's own terminate first closes gracefully in a shielded task and, when that is
+    cancelled (a request stopped at its deadline), also stops the thread; the graceful close
+    then queues a second stop that the stopped thread never answers, and the task waits for
+    ever: shutdown hangs (aiosqlite 0.22.1, SQLAlchemy 2.1.9). `dispose` waits for the thread.
+    """
+    _stopping.add(dbapi_connection._connection._thread)
+    dbapi_connection._terminate_force_close()
+
+
+async def dispose(engine: AsyncEngine) -> None:
+    """Close the engine's connections, and wait (a bounded time) for SQLite threads that are
+    still finishing a terminated connection, so none outlives the event loop it answers to."""
+    await engine.dispose()
+    for thread in list(_stopping):
+        await asyncio.to_thread(thread.join, THREAD_STOP_WAIT_S)
 
 
 async def interrupt(driver_connection: Any) -> None:

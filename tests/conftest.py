@@ -8,8 +8,10 @@ CI must never pass by quietly testing one database.
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +25,27 @@ from seed_data import SEED_DIR
 
 PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# No test takes more than a minute or two; one that hangs ends the run with every thread's
+# stack printed, instead of using up CI's time in silence.
+TEST_HANG_S = float(os.environ.get("TEST_HANG_S", "300"))
+
+
+_HANG_OUTPUT = pytest.StashKey[int]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The stacks go to the terminal, not to the hanging test's captured output.
+    config.stash[_HANG_OUTPUT] = os.dup(sys.stderr.fileno())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> object:
+    output = item.config.stash[_HANG_OUTPUT]
+    faulthandler.dump_traceback_later(TEST_HANG_S, exit=True, file=output)
+    try:
+        return (yield)
+    finally:
+        faulthandler.cancel_dump_traceback_later()
 
 
 def _asyncpg_dsn(url: str, database: str | None = None) -> str:
