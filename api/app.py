@@ -116,7 +116,7 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
         watch_engine(engine)
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
-        app.state.limiter = create_limiter(settings.redis_url)
+        app.state.limiter = create_limiter(settings.redis_url, settings.redis_prefix)
         try:
             yield
         finally:
@@ -128,7 +128,7 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
 
     async def graphql(request: Request) -> Response:
         if settings.graphiql and graphiql.wants_graphiql(request):
-            return graphiql.page(settings.graphiql_assets_dir)
+            return graphiql.page()
         request_id = request.headers.get("x-request-id") or new_request_id()
         state = request.app.state
         context = RequestContext(
@@ -276,7 +276,7 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
     async def graphiql_asset(request: Request) -> Response:
         if not settings.graphiql:
             return Response(status_code=404)
-        return graphiql.asset(request.path_params["name"], settings.graphiql_assets_dir)
+        return graphiql.asset(request.path_params["name"])
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})

@@ -1,8 +1,9 @@
-"""GraphiQL in the browser, with its assets served by this service (offline, strict CSP).
+"""GraphiQL in the browser, served entirely by this service (offline, strict CSP).
 
-The Makefile installs the pinned packages (graphiql/package.json) into graphiql/node_modules;
-nothing third-party is committed. Without them, the page loads the same files from a CDN,
-pinned and checked with Subresource Integrity hashes.
+GraphiQL's and React's builds are vendored in `api/static/graphiql/` (MIT, licences beside
+them), so an installed package serves them with no npm and no network. They are the files of
+the versions pinned in `graphiql/package.json`; `make graphiql` refreshes them from npm, and a
+test checks each against the sha384 of the published file pinned below.
 """
 
 from __future__ import annotations
@@ -14,19 +15,15 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
 
-STATIC = Path(__file__).resolve().parent / "static"
+ASSETS_DIR = Path(__file__).resolve().parent / "static" / "graphiql"
 
 
 @dataclass(frozen=True)
 class Asset:
-    name: str  # served at /graphiql/<name>
-    package_path: str  # under node_modules
-    integrity: str  # sha384 of the published file (the CDN serves the same bytes)
+    name: str  # served at /graphiql/<name>, vendored as api/static/graphiql/<name>
+    package_path: str  # where npm puts it, under node_modules
+    integrity: str  # sha384 of the published file
     media_type: str
-
-    def cdn_url(self) -> str:
-        package, _, path = self.package_path.partition("/")
-        return f"https://cdn.jsdelivr.net/npm/{package}@{VERSIONS[package]}/{path}"
 
 
 VERSIONS = {"graphiql": "3.9.0", "react": "18.3.1", "react-dom": "18.3.1"}
@@ -57,6 +54,7 @@ ASSETS = [
     ),
 ]
 _BY_NAME = {asset.name: asset for asset in ASSETS}
+_BOOT = "boot.js"  # our own start-up script: a file, so no inline script is needed
 
 
 def wants_graphiql(request: Request) -> bool:
@@ -67,19 +65,14 @@ def wants_graphiql(request: Request) -> bool:
     return "text/html" in accept
 
 
-def page(assets_dir: Path) -> HTMLResponse:
-    local = all((assets_dir / a.package_path).is_file() for a in ASSETS)
+def page() -> HTMLResponse:
     tags = []
     for asset in ASSETS:
-        if local:
-            url, extra = f"/graphiql/{asset.name}", ""
-        else:
-            url = asset.cdn_url()
-            extra = f' integrity="{asset.integrity}" crossorigin="anonymous"'
+        url, integrity = escape(f"/graphiql/{asset.name}"), escape(asset.integrity)
         if asset.media_type == "text/css":
-            tags.append(f'<link rel="stylesheet" href="{escape(url)}"{extra}>')
+            tags.append(f'<link rel="stylesheet" href="{url}" integrity="{integrity}">')
         else:
-            tags.append(f'<script src="{escape(url)}"{extra}></script>')
+            tags.append(f'<script src="{url}" integrity="{integrity}"></script>')
     html = f"""<!doctype html>
 <html lang="en">
 <head>
@@ -90,21 +83,18 @@ def page(assets_dir: Path) -> HTMLResponse:
 </head>
 <body>
 <div id="graphiql">Loading GraphiQL…</div>
-<script src="/graphiql/boot.js"></script>
+<script src="/graphiql/{_BOOT}"></script>
 </body>
 </html>
 """
-    return HTMLResponse(html, headers={"x-graphiql-assets": "local" if local else "cdn"})
+    return HTMLResponse(html)
 
 
-def asset(name: str, assets_dir: Path) -> Response:
-    if name == "boot.js":
-        return FileResponse(STATIC / "graphiql-boot.js", media_type="text/javascript")
-    found = _BY_NAME.get(name)
-    path = assets_dir / found.package_path if found else None
-    if found is None or path is None or not path.is_file():
+def asset(name: str) -> Response:
+    if name != _BOOT and name not in _BY_NAME:
         return PlainTextResponse("no such GraphiQL asset", status_code=404)
+    media_type = "text/javascript" if name == _BOOT else _BY_NAME[name].media_type
     # Versions are pinned, so a file never changes under its name while this build runs.
     return FileResponse(
-        path, media_type=found.media_type, headers={"cache-control": "public, max-age=86400"}
+        ASSETS_DIR / name, media_type=media_type, headers={"cache-control": "public, max-age=86400"}
     )

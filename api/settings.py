@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
-from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from schema.keys import KeyProblem, parse_origin
-from schema.settings import PROJECT_ROOT, Settings
+from schema.settings import Settings
 
 
 def _comma_separated(value: object) -> object:
@@ -42,7 +41,6 @@ class ApiSettings(Settings):
     request_timeout_ms: int = Field(default=5000, gt=0)
     cache_max_age: int = 60  # seconds a CDN or browser may keep a GET query's answer
     graphiql: bool = True  # serve GraphiQL to browsers at GET /graphql
-    graphiql_assets_dir: Path = PROJECT_ROOT / "graphiql" / "node_modules"
     # `__schema` and `__type` (the SDL is public, so on by default). Off, they are refused
     # and error messages carry no "Did you mean ...?" hints; `__typename` always works.
     introspection: bool = True
@@ -68,6 +66,9 @@ class ApiSettings(Settings):
     rate_limit_cost_key: int = 200_000
     # Counters shared by every worker and machine (redis://host:6379/0); in-process if unset.
     redis_url: str | None = None
+    # Every key this service writes in Redis starts with this (several services, or test
+    # runs, can share one Redis).
+    redis_prefix: str = "healthcontent"
     # Browser origins allowed to call (CORS), comma-separated; "*" allows any. Each key's own
     # --origin values are allowed too, for requests made with that key.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
