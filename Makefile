@@ -5,30 +5,22 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-GRAPHIQL := graphiql/node_modules/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench graphiql wheel clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-# GraphiQL's assets come from the npm registry at install time (pinned by the lockfile) and
-# are served by the API itself. Without npm the page falls back to a pinned CDN with SRI.
-$(GRAPHIQL): graphiql/package.json graphiql/package-lock.json
-	@if command -v npm >/dev/null 2>&1; then \
-		npm ci --prefix graphiql --no-audit --no-fund --silent && touch $(GRAPHIQL); \
-	else \
-		echo "npm not found: GraphiQL will load its assets from a CDN"; \
-	fi
-
-run: $(STAMP) $(GRAPHIQL)
+run: $(STAMP)
 	$(BIN)/healthcontent migrate
 	$(BIN)/healthcontent seed
-	$(BIN)/healthcontent serve --host 127.0.0.1 --port 8000
+	$(BIN)/healthcontent serve --host $(HOST) --port $(PORT)
 
-test: $(STAMP) $(GRAPHIQL) lint
+test: $(STAMP) lint
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -42,5 +34,18 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/seed_load.py
 
+# GraphiQL's builds are vendored in api/static/graphiql/. This refreshes them from npm after
+# a version change in graphiql/package.json (then update the hashes in api/graphiql.py).
+graphiql:
+	npm ci --prefix graphiql --no-audit --no-fund
+	cp graphiql/node_modules/react/umd/react.production.min.js \
+	   graphiql/node_modules/react-dom/umd/react-dom.production.min.js \
+	   graphiql/node_modules/graphiql/graphiql.min.css \
+	   graphiql/node_modules/graphiql/graphiql.min.js api/static/graphiql/
+
+# The wheel (with GraphiQL's assets and the seed content inside) goes to dist/.
+wheel: $(STAMP)
+	$(BIN)/python -m pip wheel --no-deps --quiet -w dist .
+
 clean:
-	rm -rf $(VENV) var graphiql/node_modules
+	rm -rf $(VENV) var graphiql/node_modules dist build

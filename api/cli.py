@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
+
+from sqlalchemy.exc import DBAPIError
 
 from schema import keys
 from schema.db import create_engine, open_session
@@ -33,14 +36,38 @@ def _serve(args: argparse.Namespace) -> int:
     from api.server import serve
     from api.settings import ApiSettings
 
-    load_settings(ApiSettings)  # a bad setting is one plain sentence, before workers start
+    # Workers are separate processes that read their settings from the environment.
+    if args.database_url:
+        os.environ["DATABASE_URL"] = args.database_url
+    # A bad setting is one plain sentence, before workers start.
+    settings = load_settings(ApiSettings)
+    if "site_url" not in settings.model_fields_set:  # article URLs point where we serve
+        os.environ["SITE_URL"] = served_url(args.host, args.port)
     serve(args.host, args.port, args.workers)
     return 0
 
 
+def served_url(host: str, port: int) -> str:
+    """The base URL of a server listening on `host`:`port`, as a browser on this machine
+    would write it (a wildcard address is reached as localhost)."""
+    if host in ("", "0.0.0.0", "::"):
+        host = "localhost"
+    elif ":" in host:
+        host = f"[{host}]"  # IPv6
+    return f"http://{host}:{port}"
+
+
 def _keys(args: argparse.Namespace) -> int:
-    settings = load_settings()
-    return asyncio.run(_run_keys(args, settings.database_url))
+    settings = load_settings(database_url=args.database_url)
+    try:
+        return asyncio.run(_run_keys(args, settings.database_url))
+    except (DBAPIError, OSError) as exc:
+        reason = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+        text = str(reason).strip() or type(reason).__name__
+        hint = "" if isinstance(reason, OSError) else "; has `healthcontent migrate` run?"
+        where = _safe(settings.database_url)
+        print(f"healthcontent keys: the database failed: {text} ({where}{hint})", file=sys.stderr)
+        return 4
 
 
 async def _run_keys(args: argparse.Namespace, url: str) -> int:
@@ -126,11 +153,16 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="processes (default: 1)")
+    serve.add_argument("--database-url", help="overrides DATABASE_URL")
     serve.set_defaults(handler=_serve)
 
     keys_parser = commands.add_parser("keys", help="create, list and revoke API keys")
     keys_commands = keys_parser.add_subparsers(dest="keys_command", required=True)
-    create = keys_commands.add_parser("create", help="make a key and print it (once)")
+    database = argparse.ArgumentParser(add_help=False)
+    database.add_argument("--database-url", help="overrides DATABASE_URL")
+    create = keys_commands.add_parser(
+        "create", help="make a key and print it (once)", parents=[database]
+    )
     create.add_argument("--name", required=True, help="who holds it, e.g. partner-acme")
     create.add_argument("--scopes", default="", help="comma-separated: preview, write")
     create.add_argument(
@@ -140,8 +172,12 @@ def main(argv: list[str] | None = None) -> int:
         help="a browser origin allowed to call with this key (CORS); repeat for more",
     )
     create.add_argument("--rate", help="its rate limit, e.g. 600/min (default: RATE_LIMIT_KEY)")
-    keys_commands.add_parser("list", help="list keys (never the keys themselves)")
-    revoke = keys_commands.add_parser("revoke", help="revoke a key by name, at once")
+    keys_commands.add_parser(
+        "list", help="list keys (never the keys themselves)", parents=[database]
+    )
+    revoke = keys_commands.add_parser(
+        "revoke", help="revoke a key by name, at once", parents=[database]
+    )
     revoke.add_argument("name")
     keys_parser.set_defaults(handler=_keys)
 
@@ -154,6 +190,11 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"healthcontent: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader went away (`healthcontent schema | head`): not an error of ours. Point
+        # stdout at /dev/null so that Python's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # what a shell reports for a process ended by SIGPIPE
 
 
 if __name__ == "__main__":

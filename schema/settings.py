@@ -5,11 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
-from pydantic import ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'content.db'}"
+
+def default_database_url() -> str:
+    """`./var/content.db` under the working directory, as an absolute path: a checkout's own
+    folder under `make run`, the folder a service was started in when installed (never the
+    installed package's folder)."""
+    return f"sqlite:///{Path.cwd() / 'var' / 'content.db'}"
+
 
 _ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -43,7 +48,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
-    database_url: str = DEFAULT_DATABASE_URL
+    database_url: str = Field(default_factory=default_database_url)
 
     @field_validator("database_url")
     @classmethod

@@ -92,3 +92,32 @@ def test_an_unusable_database_url_gets_one_plain_sentence(tmp_path: Path) -> Non
         assert result.returncode == 2
         assert "Traceback" not in result.stderr
         assert "DATABASE_URL dialect 'mysql' is not supported" in result.stderr
+
+
+def test_keys_take_a_database_url(database_url: str) -> None:
+    nowhere = "postgresql://postgres@127.0.0.1:1/nowhere"
+    created = _run(
+        "keys", "create", "--name", "partner", "--database-url", database_url, url=nowhere
+    )
+    assert created.returncode == 0, created.stderr
+    listed = _run("keys", "list", "--database-url", database_url, url=nowhere)
+    assert "partner" in listed.stdout
+
+    unreachable = _run("keys", "list", url=nowhere)
+    assert unreachable.returncode == 4
+    assert unreachable.stderr.startswith("healthcontent keys: the database failed: ")
+    assert "Traceback" not in unreachable.stderr
+
+
+def test_a_reader_that_goes_away_is_no_error() -> None:
+    # `healthcontent schema | head`: the pipe closes before the schema is written.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [*HEALTHCONTENT, "schema"], stdout=write_end, stderr=subprocess.PIPE, text=True
+        )
+    finally:
+        os.close(write_end)
+    assert result.returncode == 141  # as a shell reports a process ended by SIGPIPE
+    assert result.stderr == ""

@@ -9,8 +9,6 @@ from pydantic import ValidationError
 
 from schema.settings import Settings, normalise_database_url
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
@@ -107,11 +105,9 @@ def test_unsupported_url_in_the_environment_fails_settings(
         Settings()
 
 
-def test_default_is_the_project_sqlite_file_whatever_the_working_directory(
-    clean_environment: Path,
-) -> None:
+def test_default_is_var_content_db_in_the_working_directory(clean_environment: Path) -> None:
     url = Settings().database_url
 
     assert url.startswith("sqlite+aiosqlite:///")
-    assert url.endswith("var/content.db")
-    assert Path(url.removeprefix("sqlite+aiosqlite:///")) == PROJECT_ROOT / "var" / "content.db"
+    expected = clean_environment / "var" / "content.db"
+    assert Path(url.removeprefix("sqlite+aiosqlite:///")) == expected
