@@ -185,5 +185,5 @@ class RedisLimiter:
         await self.client.aclose()
 
 
-def create_limiter(redis_url: str | None) -> Limiter:
-    return RedisLimiter(redis_url) if redis_url else LocalLimiter()
+def create_limiter(redis_url: str | None, prefix: str = "healthcontent") -> Limiter:
+    return RedisLimiter(redis_url, prefix=f"{prefix}:ratelimit") if redis_url else LocalLimiter()

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -37,7 +40,27 @@ def seeded(database_url: str) -> str:
     return database_url
 
 
+# Each test's Redis keys start with a prefix of its own: tests never see each other's counts,
+# and nothing else in that Redis is touched.
+_redis_prefix = ""
+
+
+@pytest.fixture(autouse=True)
+def _own_redis_keys() -> Iterator[None]:
+    global _redis_prefix
+    _redis_prefix = f"hc-test-{uuid.uuid4().hex[:12]}"
+    yield
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    with contextlib.suppress(redis.RedisError):
+        for key in client.scan_iter(match=f"{_redis_prefix}:*"):
+            client.delete(key)
+    client.close()
+
+
 def _client(url: str, **settings: Any) -> TestClient:
+    settings.setdefault("redis_prefix", _redis_prefix)
     return TestClient(create_app(ApiSettings(database_url=url, **settings)))
 
 
@@ -121,7 +144,7 @@ def _redis_or_fail() -> str:
 
     client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
     try:
-        client.flushdb()
+        client.ping()
     except redis.RedisError as exc:
         message = f"Redis at {REDIS_URL} is not reachable ({exc})"
         if IN_CI:
