@@ -1,4 +1,5 @@
-"""Every GraphQL document in the README is valid and costs well under the default limit."""
+"""Every GraphQL document in the README is valid, costs well under the default limit, and is
+made of named operations that are the files in examples/ (what codegen reads)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,16 @@ import re
 from pathlib import Path
 
 import pytest
-from graphql import OperationDefinitionNode, parse, validate
+from graphql import OperationDefinitionNode, parse, print_ast, validate
 
 from api.cost import CostModel
 from api.graphql.schema import schema
 from api.limits import measure
 from api.settings import ApiSettings
 
-README = (Path(__file__).parents[2] / "README.md").read_text()
+ROOT = Path(__file__).parents[2]
+README = (ROOT / "README.md").read_text()
+EXAMPLES = ROOT / "examples"
 
 
 def _documents() -> list[str]:
@@ -42,3 +45,20 @@ def test_a_readme_document_is_valid_and_cheap(document: str) -> None:
     for operation in (d for d in tree.definitions if isinstance(d, OperationDefinitionNode)):
         cost = model.cost(tree, operation, shape.fragment_order, {})
         assert cost <= settings.max_query_cost // 10, (operation.name, cost)
+
+
+def _operations(document: str) -> list[OperationDefinitionNode]:
+    tree = parse(document)
+    return [d for d in tree.definitions if isinstance(d, OperationDefinitionNode)]
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_a_readme_operation_is_named_and_is_the_example_of_that_name(document: str) -> None:
+    for operation in _operations(document):
+        # Codegen refuses anonymous operations next to others, and front ends need names.
+        assert operation.name is not None, f"name this operation: {print_ast(operation)}"
+        example = EXAMPLES / f"{operation.name.value}.graphql"
+        assert example.exists(), f"add {example.relative_to(ROOT)}"
+        [same] = _operations(example.read_text())
+        # Printed without comments or layout: the same fields, arguments and variables.
+        assert print_ast(operation) == print_ast(same), f"the README and {example.name} differ"
