@@ -48,4 +48,4 @@ wheel: $(STAMP)
 	$(BIN)/python -m pip wheel --no-deps --quiet -w dist .
 
 clean:
-	rm -rf $(VENV) var graphiql/node_modules dist build
+	rm -rf $(VENV) var graphiql/node_modules examples/node_modules examples/generated dist build
