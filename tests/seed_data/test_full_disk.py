@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import pwd
+import shutil
+import socket
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -16,13 +18,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
 from bench.synthetic import write_content
 from schema.migrate import upgrade
 from seed_data import SEED_DIR
 from seed_data.cli import main as seed
-from tests.conftest import IN_CI, PG_ADMIN_URL, _asyncpg_dsn, _pg_execute
+from tests.conftest import IN_CI
 from tests.helpers import dump, load
 
 
@@ -73,22 +76,63 @@ def test_sqlite_on_a_full_disk(tmp_path: Path, capsys: Any) -> None:
     assert "Traceback" not in err
 
 
-def test_postgresql_on_a_full_disk(postgres: Any, tmp_path: Path, capsys: Any) -> None:
+@contextmanager
+def _private_postgres() -> Iterator[str]:
+    """A PostgreSQL server of the test's own (the same binaries as the shared one): a full
+    disk fails whichever session must write the dirty pages it holds, and on a shared server
+    that could be another run's session. Yields its admin URL."""
+    binaries = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not binaries:
+        message = "no PostgreSQL server binaries (initdb) on this machine"
+        if IN_CI:
+            pytest.fail(f"{message}; CI must test a full disk", pytrace=False)
+        pytest.skip(message)
+    bin_dir = binaries[-1].parent
+    # Outside pytest's own temporary folders, which only root may enter.
+    directory = Path(f"/tmp/hc-postgres-{uuid.uuid4().hex[:8]}")
+    data, sockets = directory / "data", directory / "sockets"
+    for path in (directory, data, sockets):
+        path.mkdir(exist_ok=True)
+        shutil.chown(path, "postgres", "postgres")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+
+    def as_postgres(*command: str) -> None:
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", *command], check=True, capture_output=True
+        )
+
+    as_postgres(
+        str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"
+    )
+    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
+    log = str(directory / "server.log")  # the server must not hold our output pipes open
+    as_postgres(str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", log, "-w", "start")
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        as_postgres(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-s", "stop")
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+async def _execute(url: str, statement: str) -> None:
+    connection = await asyncpg.connect(url, timeout=10)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+def test_postgresql_on_a_full_disk(tmp_path: Path, capsys: Any) -> None:
     content = write_content(tmp_path / "content", 400)
-    tablespace, database = f"hc_small_{uuid.uuid4().hex[:8]}", f"hc_full_{uuid.uuid4().hex[:8]}"
-    with _tmpfs("6m", owner="postgres") as disk:
-        asyncio.run(_pg_execute(f"CREATE TABLESPACE {tablespace} LOCATION '{disk}'"))
-        try:
-            asyncio.run(_pg_execute(f"CREATE DATABASE {database} TABLESPACE {tablespace}"))
-            url = _asyncpg_dsn(PG_ADMIN_URL, database)
-            try:
-                upgrade(url)
-                assert load(url, SEED_DIR).ok
-                status, err = _load_until_full(url, content, capsys)
-            finally:
-                asyncio.run(_pg_execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
-        finally:
-            asyncio.run(_pg_execute(f"DROP TABLESPACE IF EXISTS {tablespace}"))
+    with _private_postgres() as admin, _tmpfs("6m", owner="postgres") as disk:
+        asyncio.run(_execute(admin, f"CREATE TABLESPACE small LOCATION '{disk}'"))
+        asyncio.run(_execute(admin, "CREATE DATABASE content TABLESPACE small"))
+        url = admin.rsplit("/", 1)[0] + "/content"
+        upgrade(url)
+        assert load(url, SEED_DIR).ok
+        status, err = _load_until_full(url, content, capsys)
     assert status == 4, err
     assert "the database failed: could not extend file" in err
     assert "No space left on device" in err and "nothing was written" in err
