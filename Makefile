@@ -45,6 +45,7 @@ graphiql:
 
 # The wheel (with GraphiQL's assets and the seed content inside) goes to dist/.
 wheel: $(STAMP)
+	rm -rf build  # setuptools would pack stale files left there by an earlier build
 	$(BIN)/python -m pip wheel --no-deps --quiet -w dist .
 
 clean:

@@ -61,6 +61,8 @@ def _keys(args: argparse.Namespace) -> int:
     settings = load_settings(database_url=args.database_url)
     try:
         return asyncio.run(_run_keys(args, settings.database_url))
+    except BrokenPipeError:
+        raise  # our reader went away, not the database
     except (DBAPIError, OSError) as exc:
         reason = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
         text = str(reason).strip() or type(reason).__name__
@@ -86,10 +88,11 @@ async def _run_keys(args: argparse.Namespace, url: str) -> int:
                         origins=origins,
                         rate_per_minute=rate,
                     )
+                    # Shown before it is stored: a key nobody could read is never kept.
+                    print(new.token, flush=True)
             except keys.KeyProblem as exc:
                 print(f"healthcontent keys: {exc}", file=sys.stderr)
                 return 1
-            print(new.token)
             print(
                 f"Key {args.name!r} created (scopes: {', '.join(scopes) or 'none'}). "
                 "This is the only time it is shown: store it now.",
@@ -190,11 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"healthcontent: {exc}", file=sys.stderr)
         return 2
-    except BrokenPipeError:
-        # The reader went away (`healthcontent schema | head`): not an error of ours. Point
-        # stdout at /dev/null so that Python's final flush does not fail again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141  # what a shell reports for a process ended by SIGPIPE
+    except BrokenPipeError:  # `healthcontent schema | head`
+        return seed_cli.closed_pipe()
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -74,6 +75,8 @@ async def run(args: argparse.Namespace) -> int:
     engine = create_engine(settings.database_url)
     try:
         return await _load(engine, args)
+    except BrokenPipeError:
+        raise  # our reader went away (`| head`): not the database (see `closed_pipe`)
     except (DBAPIError, ConnectionError, TimeoutError) as exc:
         # A full disk, a lost connection, a server that went away: the load's transaction
         # was rolled back (or never began), so say what the database said, not a traceback.
@@ -127,4 +130,15 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m seed_data", description="Validate and load content files."
     )
     add_arguments(parser)
-    return asyncio.run(run(parser.parse_args(argv)))
+    try:
+        return asyncio.run(run(parser.parse_args(argv)))
+    except BrokenPipeError:
+        return closed_pipe()
+
+
+def closed_pipe() -> int:
+    """The exit status for a reader that went away (`... | head`): not an error of ours, so
+    no traceback. Standard output goes to /dev/null so that Python's last flush does not
+    fail again; 141 is what a shell reports for a process ended by SIGPIPE."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 141

@@ -26,10 +26,11 @@ import threading
 import time
 import tomllib
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -43,11 +44,11 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 BIN = Path(sys.executable).parent  # the project's venv: its `healthcontent` and `python`
-# The rate-limit tests flush TEST_REDIS_URL's database; this test only writes counters (which
-# expire) to another database on the same server, and never flushes anything.
-_TEST_REDIS = urlsplit(os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
-REDIS_URL = urlunsplit(_TEST_REDIS._replace(path="/14"))
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# The served API writes its counters under a prefix of this run's own, deleted afterwards.
+REDIS_PREFIX = f"hc-test-{uuid.uuid4().hex[:12]}"
 
+REQUIRED = {"POSTGRES_PASSWORD": "not-a-default"}
 ARTICLES = {"query": "{ articles(first: 10) { totalCount edges { node { url } } } }"}
 
 
@@ -130,8 +131,9 @@ def test_interpolation_follows_compose() -> None:
 
 
 def load_compose(env: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """docker-compose.yml, anchors merged and variables resolved as with `env` (default: none)."""
-    return interpolate(yaml.safe_load(COMPOSE_FILE.read_text()), env or {})
+    """docker-compose.yml, anchors merged and variables resolved as with `env` (default: only
+    the one it requires, POSTGRES_PASSWORD)."""
+    return interpolate(yaml.safe_load(COMPOSE_FILE.read_text()), {**REQUIRED, **(env or {})})
 
 
 def _command(service: dict[str, Any]) -> list[str]:
@@ -470,7 +472,7 @@ def _rate_counters(url: str) -> dict[bytes, int]:
     """The rate limiter's counters in Redis (request counts and cost spent), read, not reset."""
     client = redis.Redis.from_url(url)
     try:
-        keys = list(client.scan_iter(match="healthcontent:ratelimit:*", count=1000))
+        keys = list(client.scan_iter(match=f"{REDIS_PREFIX}:ratelimit:*", count=1000))
         values = client.mget(keys) if keys else []
         return {k: int(v) for k, v in zip(keys, values, strict=True) if v is not None}
     finally:
@@ -499,7 +501,7 @@ def test_the_services_commands_migrate_seed_and_serve_here(
     settings = dict(api["environment"])
     assert make_url(settings["DATABASE_URL"]).host == "db"
     assert urlsplit(settings["REDIS_URL"]).hostname == "redis"
-    settings.update(DATABASE_URL=database_url, REDIS_URL=redis_url)
+    settings.update(DATABASE_URL=database_url, REDIS_URL=redis_url, REDIS_PREFIX=REDIS_PREFIX)
     env = {**os.environ, **settings, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     assert shutil.which("healthcontent", path=env["PATH"]) == str(BIN / "healthcontent")
     # The image's WORKDIR holds no .env and no project checkout: neither does this one.
@@ -565,3 +567,13 @@ def test_the_services_commands_migrate_seed_and_serve_here(
         assert server.returncode == 0, log.read_text()[-4000:]
     finally:
         _stop(server)
+        client = redis.Redis.from_url(redis_url)
+        for key in client.scan_iter(match=f"{REDIS_PREFIX}:*"):
+            client.delete(key)
+        client.close()
+
+
+def test_the_database_password_has_no_default() -> None:
+    compose = yaml.safe_load(COMPOSE_FILE.read_text())
+    with pytest.raises(ValueError, match="set POSTGRES_PASSWORD"):
+        interpolate(compose, {})

@@ -171,12 +171,21 @@ def test_the_edit_examples_create_preview_update_publish_and_list_revisions(
 
 
 def _npm() -> str:
-    npm = shutil.which("npm")
-    if npm is None:
-        message = "npm not found: codegen (examples/package.json) cannot be checked"
+    """npm, with a Node.js the pinned codegen runs on (20 or newer)."""
+    npm, node = shutil.which("npm"), shutil.which("node")
+    message = ""
+    if npm is None or node is None:
+        message = "npm not found"
+    else:
+        version = subprocess.run([node, "--version"], capture_output=True, text=True).stdout
+        if int(version.strip().lstrip("v").split(".")[0] or 0) < 20:
+            message = f"Node.js {version.strip()} is older than 20, which codegen needs"
+    if message:
+        message += ": codegen (examples/package.json) cannot be checked"
         if IN_CI:
             pytest.fail(f"{message}; CI=true requires it", pytrace=False)
         pytest.skip(message)
+    assert npm is not None
     return npm
 
 

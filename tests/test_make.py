@@ -11,10 +11,14 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_make_run_serves_on_the_port_it_is_given(tmp_path: Path) -> None:
+    if (ROOT / ".env").exists():  # never in CI's clean clone
+        pytest.skip("this checkout's .env configures what `make run` serves: not a newcomer's")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -73,9 +74,12 @@ def running_server(database_url: str, *args: str, **env: str) -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
+    # Started elsewhere than the checkout, so that a developer's .env there changes nothing.
+    elsewhere = tempfile.TemporaryDirectory()
     server = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "serve", "--port", str(port), *args],
         env={**os.environ, "DATABASE_URL": database_url, **env},
+        cwd=elsewhere.name,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -98,6 +102,7 @@ def running_server(database_url: str, *args: str, **env: str) -> Iterator[str]:
         server.wait(timeout=10)
         assert server.stderr is not None
         server.stderr.close()
+        elsewhere.cleanup()
 
 
 def post_json(
