@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import (
@@ -34,7 +34,9 @@ from sqlalchemy import (
     tuple_,
     union_all,
 )
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from schema.tables import (
     Article,
@@ -327,7 +329,7 @@ async def article_page(
 
     return await _keyset_page(
         session,
-        rows_of=matching(select(Article)),
+        rows_of=matching(select(Article).options(*_without_text())),
         count_of=matching(select(func.count()).select_from(Article)),
         columns=columns,
         descending=descending,
@@ -344,10 +346,44 @@ async def articles_by(
     keys: Sequence[Any],
     statuses: Statuses = PUBLISHED_ONLY,
 ) -> dict[Any, Article]:
-    """Articles in `statuses` (published) whose `column` (id or slug) is in keys."""
+    """Articles in `statuses` (published) whose `column` (id or slug) is in keys. By slug an
+    article is a page, read whole; by id it is a reference (a related post, a node), read
+    without its text (`article_texts` reads that if asked)."""
     attribute = getattr(Article, column)
-    rows = await session.execute(select(Article).where(_visible(statuses), attribute.in_(keys)))
+    statement = select(Article).where(_visible(statuses), attribute.in_(keys))
+    if column == "id":
+        statement = statement.options(*_without_text())
+    rows = await session.execute(statement)
     return {getattr(a, column): a for a in rows.scalars()}
+
+
+class ArticleText(NamedTuple):
+    """An article's body in its three forms and its sections: most of its bytes."""
+
+    body_markdown: str
+    body_html: str
+    body_text: str
+    sections: list[dict[str, Any]]
+
+
+_TEXT = (Article.body_markdown, Article.body_html, Article.body_text, Article.sections)
+
+
+def _without_text() -> list[Any]:
+    # About 20 KB an article, and a JSON document to decode per row, that lists and cards
+    # never show. Reading one by mistake raises instead of querying behind our back.
+    return [defer(column, raiseload=True) for column in _TEXT]
+
+
+def has_text(article: Article) -> bool:
+    """Whether `article` was read with its text (else `article_texts` has it)."""
+    return not sa_inspect(article).unloaded.intersection(column.key for column in _TEXT)
+
+
+async def article_texts(*, session: AsyncSession, ids: Sequence[int]) -> dict[int, ArticleText]:
+    """The text of each article in `ids` (whatever its status: its row was already allowed)."""
+    rows = await session.execute(select(Article.id, *_TEXT).where(Article.id.in_(ids)))
+    return {row[0]: ArticleText(*row[1:]) for row in rows}
 
 
 async def rows_by(

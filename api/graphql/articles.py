@@ -249,30 +249,32 @@ class Article(graphene.ObjectType):
     def resolve_url(parent: ArticleRow, info: GraphQLResolveInfo) -> str:
         return article_url(parent, info)
 
-    def resolve_body(parent: ArticleRow, info: GraphQLResolveInfo, format: Any) -> str:
+    async def resolve_body(parent: ArticleRow, info: GraphQLResolveInfo, format: Any) -> str:
         value = getattr(format, "value", format)  # graphene passes the enum member
-        return {"html": parent.body_html, "markdown": parent.body_markdown}.get(
-            value, parent.body_text
-        )
+        text = await _text(parent, info)
+        return {"html": text.body_html, "markdown": text.body_markdown}.get(value, text.body_text)
 
-    def resolve_sections(parent: ArticleRow, info: GraphQLResolveInfo) -> list[dict[str, Any]]:
+    async def resolve_sections(
+        parent: ArticleRow, info: GraphQLResolveInfo
+    ) -> list[dict[str, Any]]:
+        text = await _text(parent, info)
         return [
             {
                 "article_id": parent.id,
                 "anchor": s["anchor"],
                 "heading": s["heading"],
                 "level": s["level"],
-                "html": parent.body_html[slice(*s["html"])],
-                "text": parent.body_text[slice(*s["text"])],
+                "html": text.body_html[slice(*s["html"])],
+                "text": text.body_text[slice(*s["text"])],
                 "cites": s["cites"],
             }
-            for s in parent.sections
+            for s in text.sections
         ]
 
-    def resolve_table_of_contents(parent: ArticleRow, info: GraphQLResolveInfo) -> list[Any]:
+    async def resolve_table_of_contents(parent: ArticleRow, info: GraphQLResolveInfo) -> list[Any]:
         return [
             TocEntry(anchor=s["anchor"], heading=s["heading"], level=s["level"])
-            for s in parent.sections
+            for s in (await _text(parent, info)).sections
             if s["heading"] is not None
         ]
 
@@ -382,6 +384,14 @@ class ArticleRevision(graphene.ObjectType):
 
     def resolve_body(parent: Any, info: GraphQLResolveInfo) -> str:
         return str(parent.snapshot["body"])
+
+
+async def _text(article: ArticleRow, info: GraphQLResolveInfo) -> Any:
+    """The article's body and sections: on the row when it was read whole (a page), else
+    read for every article of the response in one statement (a list)."""
+    if reads.has_text(article):
+        return article
+    return await _loaders(info).article_text_by_id.load(article.id)
 
 
 def _related_post(link: Any, target: ArticleRow | None, info: GraphQLResolveInfo) -> RelatedPost:

@@ -118,7 +118,7 @@ class Quote(graphene.ObjectType):
         article = await info.context.loaders.any_article_by_id.load(parent.article_id)
         if article is None or parent.section_anchor is None:
             return None
-        sections = Article.resolve_sections(article, info)
+        sections = await Article.resolve_sections(article, info)
         return next((s for s in sections if s["anchor"] == parent.section_anchor), None)
 
 

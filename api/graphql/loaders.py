@@ -66,6 +66,7 @@ class Loaders:
             lambda s, k: reads.articles_by(session=s, column="slug", keys=k),
             [self.article_by_id, self.any_article_by_id],
         )
+        self.article_text_by_id = loader(lambda s, k: reads.article_texts(session=s, ids=k))
         self.topic_by_id = loader(
             lambda s, k: reads.rows_by(session=s, table=Topic, column="id", keys=k)
         )
