@@ -34,7 +34,7 @@ from api.http import Engine, Unavailable, handle, new_request_id, unavailable
 from api.limits import Limits
 from api.ratelimit import Limiter, Verdict, create_limiter
 from api.settings import ApiSettings
-from schema.db import create_engine, dispose, is_sqlite, open_session, session_factory
+from schema.db import create_engine, dispose, is_sqlite, open_session, read_sessions
 from schema.keys import live_origins
 
 log = logging.getLogger("healthcontent.app")
@@ -124,7 +124,7 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
         watch_engine(engine)
         freeze_startup_objects()
         app.state.engine = engine
-        app.state.sessions = session_factory(engine)
+        app.state.sessions = read_sessions(engine)
         app.state.limiter = create_limiter(settings.redis_url, settings.redis_prefix)
         try:
             yield

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -35,6 +35,8 @@ WRITE_LOCK_POLL_S = 0.02
 # PostgreSQL's equivalent of SQLite's BEGIN IMMEDIATE: writers of content take this
 # transaction-scoped advisory lock, so plan-then-write never races another writer.
 PG_WRITE_LOCK = 0x6865616C7468  # "health"
+# A pooled PostgreSQL connection idle longer than this is pinged before use.
+IDLE_PING_S = 10.0
 THREAD_STOP_WAIT_S = 5.0  # how long `dispose` waits for a stopped SQLite thread to finish
 LOCK_WAIT = "lock_wait_ms"  # the engine's execution option: how long writers wait for the lock
 
@@ -76,7 +78,9 @@ def create_engine(
         if connect_timeout_ms is not None:
             connect_args = kwargs.setdefault("connect_args", {})
             connect_args["timeout"] = connect_timeout_ms / 1000
-        return create_async_engine(url, pool_pre_ping=True, **kwargs)
+        engine = create_async_engine(url, **kwargs)
+        _ping_after_idle(engine)
+        return engine
 
     database = make_url(url).database
     if database and database != ":memory:":
@@ -103,6 +107,35 @@ def create_engine(
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _ping_after_idle(engine: AsyncEngine) -> None:
+    """Check a pooled connection before use only if it sat idle long enough to have died (a
+    restarted or failed-over server): `pool_pre_ping` would cost every request a round trip,
+    three outside autocommit. A dead one is replaced, and the checkout retried, at once."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _idle_from(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop("idle_since", None)
+        if since is None or time.monotonic() - since < IDLE_PING_S:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:
+            raise DisconnectionError(f"a pooled connection died while idle: {exc}") from exc
+
+
+def read_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for reads only. On PostgreSQL they run in autocommit: no BEGIN before the first
+    statement, no ROLLBACK when the connection goes back (each statement sees committed data,
+    as each statement of a READ COMMITTED transaction does). SQLite reads already run so."""
+    if is_sqlite(engine):
+        return session_factory(engine)
+    return session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
 
 
 def _stop_sqlite_thread(dbapi_connection: Any) -> None:
