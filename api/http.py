@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 from graphql import ExecutionResult, GraphQLError, GraphQLSchema, OperationType, execute
-from graphql.pyutils import is_awaitable
+from graphql.pyutils import is_awaitable as any_awaitable
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -29,6 +29,22 @@ from api.documents import DocumentCache
 from api.limits import LimitCode, Limits, limit_error, refuse_variables
 from api.ratelimit import Verdict
 from schema.db import is_unavailable
+
+_awaitable_types: dict[type, bool] = {}
+
+
+def is_awaitable(value: Any) -> bool:
+    """graphql-core's test, answered once per type: it runs for every field of a response,
+    and `hasattr(row, "__await__")` on an ORM row costs a failed attribute lookup each time."""
+    kind = type(value)
+    try:
+        return _awaitable_types[kind]
+    except KeyError:
+        if kind.__name__ == "generator":  # old generator-based coroutines: ask each one
+            return bool(any_awaitable(value))
+        answer = _awaitable_types[kind] = any_awaitable(value)
+        return answer
+
 
 log = logging.getLogger("healthcontent.http")
 
@@ -322,6 +338,7 @@ async def handle(
             variable_values=graphql_request.variables,
             operation_name=graphql_request.operation_name,
             hide_suggestions=not settings.introspection,
+            is_awaitable=is_awaitable,
         )
         if is_awaitable(result):
             result = await result
