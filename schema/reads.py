@@ -79,6 +79,8 @@ class PageRequest:
     after: str | None = None
     last: int | None = None
     before: str | None = None
+    # Whether to count the whole list: a scan at scale, so only when it is asked for.
+    count: bool = True
 
     def limit(self) -> tuple[int, bool]:
         """(page size, backward?)"""
@@ -270,8 +272,9 @@ async def _keyset_page(
     """One page of `rows_of` by keyset on `columns` (never OFFSET), with the total (from
     `count_of`) in the same statement. Cursors carry the key values and the list's `kind`."""
     size, backward = page.limit()
-    total = count_of.scalar_subquery().label("total")
-    statement = rows_of.add_columns(*columns, total)
+    statement = rows_of.add_columns(*columns)
+    if page.count:
+        statement = statement.add_columns(count_of.scalar_subquery().label("total"))
     key = tuple_(*columns)
     for argument, cursor in (("after", page.after), ("before", page.before)):
         if cursor is None:
@@ -284,7 +287,9 @@ async def _keyset_page(
     reverse = descending != backward
     statement = statement.order_by(*(c.desc() if reverse else c.asc() for c in columns))
     rows = (await session.execute(statement.limit(size + 1))).all()
-    count = rows[0][-1] if rows else (await session.execute(count_of)).scalar_one()
+    count = None
+    if page.count:
+        count = rows[0][-1] if rows else (await session.execute(count_of)).scalar_one()
     kept = rows[:size]
     if backward:
         kept.reverse()

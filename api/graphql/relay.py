@@ -7,7 +7,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import graphene
-from graphql import GraphQLError, GraphQLResolveInfo
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLResolveInfo,
+    InlineFragmentNode,
+)
 from graphql_relay import from_global_id
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -73,13 +79,35 @@ def page_arguments() -> dict[str, Any]:
     }
 
 
-def page_request(args: dict[str, Any]) -> PageRequest:
+def page_request(args: dict[str, Any], info: GraphQLResolveInfo | None = None) -> PageRequest:
     return PageRequest(
         first=args.get("first"),
         after=args.get("after"),
         last=args.get("last"),
         before=args.get("before"),
+        count=info is None or selects(info, "totalCount"),
     )
+
+
+def selects(info: GraphQLResolveInfo, name: str) -> bool:
+    """Whether the field being resolved selects `name` directly under it (through fragments
+    too, whatever their type condition or directives: a count too many is only slower)."""
+    pending = [node.selection_set for node in info.field_nodes]
+    seen: set[str] = set()
+    while pending:
+        selection_set = pending.pop()
+        for selection in selection_set.selections if selection_set else ():
+            if isinstance(selection, FieldNode):
+                if selection.name.value == name:
+                    return True
+            elif isinstance(selection, InlineFragmentNode):
+                pending.append(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = info.fragments.get(selection.name.value)
+                if fragment is not None and fragment.name.value not in seen:
+                    seen.add(fragment.name.value)
+                    pending.append(fragment.selection_set)
+    return False
 
 
 def bad_input(error: PageError) -> GraphQLError:
@@ -145,7 +173,7 @@ async def paged(
     becomes a BAD_USER_INPUT error naming the argument."""
     try:
         async with info.context.session() as session:
-            page = await fetch(session, page_request(args))
+            page = await fetch(session, page_request(args, info))
     except PageError as error:
         raise bad_input(error) from None
     return connection(connection_type, page)

@@ -108,3 +108,21 @@ def test_article_page_statements_are_bounded(big_api: Api) -> None:
 
     # article, topics, quotes with experts, curated links, references, topic-sharing fallback
     assert count <= 6
+
+
+def test_the_list_is_counted_only_when_totalcount_is_asked_for(big_api: Api) -> None:
+    total = _page(big_api, first=2)["totalCount"]
+    assert total == 62  # 60 synthetic articles and the seed's two
+    # However it is asked for (directly, in a fragment, in an inline fragment), it is exact.
+    for selection, fragment in (
+        ("...Counted", "fragment Counted on ArticleConnection { totalCount }"),
+        ("... on ArticleConnection { totalCount }", ""),
+        ("... @include(if: true) { n: totalCount }", ""),
+    ):
+        query = f"{{ articles(first: 2) {{ {selection} edges {{ node {{ slug }} }} }} }} {fragment}"
+        counted = big_api.data(query)["articles"]
+        assert counted.get("totalCount", counted.get("n")) == total, selection
+    # Not asked for (then not counted), the page is the same.
+    without = "{ articles(first: 2) { edges { node { slug } } } }"
+    plain = big_api.post(without).json()
+    assert "errors" not in plain and len(plain["data"]["articles"]["edges"]) == 2
