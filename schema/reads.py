@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 from typing import Any, NamedTuple
 
 import orjson
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Integer,
     Select,
     and_,
+    bindparam,
     func,
     literal,
     literal_column,
@@ -455,13 +457,10 @@ class RelatedCandidates:
     ranked_ids: list[int]
 
 
-async def related_of_articles(
-    *, session: AsyncSession, article_ids: Sequence[int], depth: int = 40
-) -> dict[int, RelatedCandidates]:
-    """Curated links and topic-sharing candidates for many articles, in one statement.
-
-    Candidates are ids only (up to `depth` each): callers load the few they show.
-    """
+@cache
+def _related_statement() -> Any:
+    """Built once (with its aliases and window): building it took longer than running it."""
+    ids = bindparam("ids", expanding=True)
     mine = ArticleTopic.__table__.alias("mine")
     other = ArticleTopic.__table__.alias("other")
     ranked = (
@@ -480,7 +479,7 @@ async def related_of_articles(
             and_(other.c.topic_id == mine.c.topic_id, other.c.article_id != mine.c.article_id),
         )
         .join(Article, and_(Article.id == other.c.article_id, _published()))
-        .where(mine.c.article_id.in_(article_ids))
+        .where(mine.c.article_id.in_(ids))
         .group_by(mine.c.article_id, other.c.article_id, Article.published_at, Article.id)
         .subquery()
     )
@@ -494,7 +493,7 @@ async def related_of_articles(
         RelatedLink.title.label("title"),
         RelatedLink.label.label("label"),
         RelatedLink.excerpt.label("excerpt"),
-    ).where(RelatedLink.article_id.in_(article_ids))
+    ).where(RelatedLink.article_id.in_(ids))
     candidates = select(
         ranked.c.source_id,
         literal(1),
@@ -505,9 +504,19 @@ async def related_of_articles(
         null(),
         null(),
         null(),
-    ).where(ranked.c.rank <= depth)
+    ).where(ranked.c.rank <= bindparam("depth"))
     both = union_all(curated, candidates).subquery()
-    rows = await session.execute(select(both).order_by(both.c.source_id, both.c.tier, both.c.rank))
+    return select(both).order_by(both.c.source_id, both.c.tier, both.c.rank)
+
+
+async def related_of_articles(
+    *, session: AsyncSession, article_ids: Sequence[int], depth: int = 40
+) -> dict[int, RelatedCandidates]:
+    """Curated links and topic-sharing candidates for many articles, in one statement.
+
+    Candidates are ids only (up to `depth` each): callers load the few they show.
+    """
+    rows = await session.execute(_related_statement(), {"ids": list(article_ids), "depth": depth})
     links: dict[int, list[Any]] = defaultdict(list)
     ranked_ids: dict[int, list[int]] = defaultdict(list)
     for row in rows:
