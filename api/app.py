@@ -73,11 +73,18 @@ def _error(
     )
 
 
+_frozen = False
+
+
 def freeze_startup_objects() -> None:
     """Move everything start-up made (modules, the schema, settings: long-lived, and most of the
-    heap) out of the cyclic collector's reach, so collections scan only what requests make."""
-    gc.collect()
-    gc.freeze()
+    heap) out of the cyclic collector's reach, so collections scan only what requests make.
+    Once per process: a later app (tests make many) would freeze its predecessors' garbage."""
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.collect()
+        gc.freeze()
 
 
 def create_app(settings: ApiSettings | None = None) -> Starlette:

@@ -391,7 +391,10 @@ async def _text(article: ArticleRow, info: GraphQLResolveInfo) -> Any:
     read for every article of the response in one statement (a list)."""
     if reads.has_text(article):
         return article
-    return await _loaders(info).article_text_by_id.load(article.id)
+    text = await _loaders(info).article_text_by_id.load(article.id)
+    # Deleted between the list's statement and this one: show it without text rather than
+    # fail the whole list (the fields are non-null).
+    return text if text is not None else reads.ArticleText("", "", "", [])
 
 
 def _related_post(link: Any, target: ArticleRow | None, info: GraphQLResolveInfo) -> RelatedPost:
