@@ -64,9 +64,8 @@ def _keys(args: argparse.Namespace) -> int:
     except BrokenPipeError:
         raise  # our reader went away, not the database
     except (DBAPIError, OSError) as exc:
-        reason = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
-        text = str(reason).strip() or type(reason).__name__
-        hint = "" if isinstance(reason, OSError) else "; has `healthcontent migrate` run?"
+        text = seed_cli.database_said(exc)
+        hint = "" if isinstance(exc, OSError) else "; has `healthcontent migrate` run?"
         where = _safe(settings.database_url)
         print(f"healthcontent keys: the database failed: {text} ({where}{hint})", file=sys.stderr)
         return 4

@@ -21,7 +21,6 @@ ASSETS_DIR = Path(__file__).resolve().parent / "static" / "graphiql"
 @dataclass(frozen=True)
 class Asset:
     name: str  # served at /graphiql/<name>, vendored as api/static/graphiql/<name>
-    package_path: str  # where npm puts it, under node_modules
     integrity: str  # sha384 of the published file
     media_type: str
 
@@ -30,25 +29,21 @@ VERSIONS = {"graphiql": "3.9.0", "react": "18.3.1", "react-dom": "18.3.1"}
 ASSETS = [
     Asset(
         "react.production.min.js",
-        "react/umd/react.production.min.js",
         "sha384-DGyLxAyjq0f9SPpVevD6IgztCFlnMF6oW/XQGmfe+IsZ8TqEiDrcHkMLKI6fiB/Z",
         "text/javascript",
     ),
     Asset(
         "react-dom.production.min.js",
-        "react-dom/umd/react-dom.production.min.js",
         "sha384-gTGxhz21lVGYNMcdJOyq01Edg0jhn/c22nsx0kyqP0TxaV5WVdsSH1fSDUf5YJj1",
         "text/javascript",
     ),
     Asset(
         "graphiql.min.css",
-        "graphiql/graphiql.min.css",
         "sha384-QMux00XgRtwRLSYIY3kw2rj1ovk5AuuliAchk+HSQbqdbGFnz9GYuqIlOqxhwCE2",
         "text/css",
     ),
     Asset(
         "graphiql.min.js",
-        "graphiql/graphiql.min.js",
         "sha384-8NGfVj4CVlqHajlZj+bPJT4thxPMHMJYn7DWK2CvtopLd02E7qsPHazniBYvVjOO",
         "text/javascript",
     ),

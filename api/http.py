@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from types import GeneratorType
 from typing import Any
 
 import orjson
@@ -40,7 +41,7 @@ def is_awaitable(value: Any) -> bool:
     try:
         return _awaitable_types[kind]
     except KeyError:
-        if kind.__name__ == "generator":  # old generator-based coroutines: ask each one
+        if kind is GeneratorType:  # old generator-based coroutines: ask each one
             return bool(any_awaitable(value))
         answer = _awaitable_types[kind] = any_awaitable(value)
         return answer

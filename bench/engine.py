@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.api_load import _load  # noqa: E402
 from bench.databases import fresh_database  # noqa: E402
-from bench.limits import QUERIES, _analyze, _sequential  # noqa: E402
+from bench.limits import QUERIES, _analyze, _sequential, worktree  # noqa: E402
 from bench.synthetic import write_content  # noqa: E402
 from schema.migrate import upgrade  # noqa: E402
 
@@ -86,15 +86,8 @@ def main() -> None:
     rows: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        baseline = workdir / "baseline"
-        subprocess.run(
-            ["git", "worktree", "add", "--detach", str(baseline), args.baseline],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-        )
-        trees = {"baseline": baseline, "now": ROOT}
-        try:
+        with worktree(args.baseline, workdir / "baseline") as baseline:
+            trees = {"baseline": baseline, "now": ROOT}
             content = write_content(workdir / "content", 1000)
             for database in args.databases.split(","):
                 with fresh_database(database, workdir) as url:
@@ -124,10 +117,6 @@ def main() -> None:
                             row["now_round_trips"] = _round_trips(ROOT, url, payload)
                         rows.append(row)
                         print(json.dumps(row), flush=True)
-        finally:
-            subprocess.run(
-                ["git", "worktree", "remove", "--force", str(baseline)], cwd=ROOT, check=False
-            )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
         json.dumps(

@@ -26,6 +26,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -178,6 +180,21 @@ print(asyncio.run(main()))
 """
 
 
+@contextmanager
+def worktree(commit: str, where: Path) -> Iterator[Path]:
+    """`commit` checked out at `where` (a git worktree), removed afterwards."""
+    subprocess.run(
+        ["git", "worktree", "add", "--detach", str(where), commit],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield where
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(where)], cwd=ROOT, check=False)
+
+
 def _sequential(
     tree: Path, url: str, payload: dict[str, object], requests: int, warmup: int = 30
 ) -> float:
@@ -283,14 +300,7 @@ def main() -> None:
     heaviest: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        baseline_tree = workdir / "baseline"
-        subprocess.run(
-            ["git", "worktree", "add", "--detach", str(baseline_tree), args.baseline],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-        )
-        try:
+        with worktree(args.baseline, workdir / "baseline") as baseline_tree:
             content = write_content(workdir / "content", 1000)
             for database in args.databases.split(","):
                 with fresh_database(database, workdir) as url:
@@ -302,12 +312,6 @@ def main() -> None:
                     heaviest += _heaviest(database, url)
                     if args.wrk:
                         rows += _compare(database, url, baseline_tree, args, workdir)
-        finally:
-            subprocess.run(
-                ["git", "worktree", "remove", "--force", str(baseline_tree)],
-                cwd=ROOT,
-                check=False,
-            )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
         json.dumps(

@@ -272,7 +272,8 @@ async def _keyset_page(
     page: PageRequest,
 ) -> Page:
     """One page of `rows_of` by keyset on `columns` (never OFFSET), with the total (from
-    `count_of`) in the same statement. Cursors carry the key values and the list's `kind`."""
+    `count_of`) in the same statement when `page.count` asks for it. Cursors carry the key
+    values and the list's `kind`."""
     size, backward = page.limit()
     statement = rows_of.add_columns(*columns)
     if page.count:

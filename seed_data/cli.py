@@ -80,11 +80,9 @@ async def run(args: argparse.Namespace) -> int:
     except (DBAPIError, ConnectionError, TimeoutError) as exc:
         # A full disk, a lost connection, a server that went away: the load's transaction
         # was rolled back (or never began), so say what the database said, not a traceback.
-        reason = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
-        text = str(reason).strip().splitlines()[0] if str(reason).strip() else type(reason).__name__
         print(
-            f"the database failed: {text}; nothing was written (a load is all or nothing: "
-            "run it again once that is fixed)",
+            f"the database failed: {database_said(exc)}; nothing was written "
+            "(a load is all or nothing: run it again once that is fixed)",
             file=sys.stderr,
         )
         return 4
@@ -134,6 +132,13 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(run(parser.parse_args(argv)))
     except BrokenPipeError:
         return closed_pipe()
+
+
+def database_said(error: BaseException) -> str:
+    """The first line of what the database (or the driver) said, for a one-line message."""
+    reason = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    said = str(reason).strip()
+    return said.splitlines()[0] if said else type(reason).__name__
 
 
 def closed_pipe() -> int:

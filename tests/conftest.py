@@ -25,6 +25,7 @@ from seed_data import SEED_DIR
 
 PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 # No test takes more than a minute or two; one that hangs ends the run with every thread's
 # stack printed, instead of using up CI's time in silence.
 TEST_HANG_S = float(os.environ.get("TEST_HANG_S", "300"))
@@ -151,3 +152,20 @@ def content_dir(tmp_path: Path) -> Path:
     target = tmp_path / "content"
     shutil.copytree(SEED_DIR, target, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     return target
+
+
+def reachable_redis() -> str:
+    """TEST_REDIS_URL, once it answers; else the test is skipped (failed with CI=true)."""
+    import redis
+
+    client = redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        message = f"Redis at {TEST_REDIS_URL} is not reachable ({exc})"
+        if IN_CI:
+            pytest.fail(f"{message}; CI=true requires it", pytrace=False)
+        pytest.skip(message)
+    finally:
+        client.close()
+    return TEST_REDIS_URL

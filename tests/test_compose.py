@@ -37,14 +37,13 @@ import redis
 import yaml
 from sqlalchemy.engine import make_url
 
-from tests.conftest import IN_CI, PostgresDatabases
+from tests.conftest import PostgresDatabases, reachable_redis
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 BIN = Path(sys.executable).parent  # the project's venv: its `healthcontent` and `python`
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 # The served API writes its counters under a prefix of this run's own, deleted afterwards.
 REDIS_PREFIX = f"hc-test-{uuid.uuid4().hex[:12]}"
 
@@ -402,20 +401,6 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _redis_or_skip() -> str:
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        message = f"Redis at {REDIS_URL} is not reachable ({exc})"
-        if IN_CI:
-            pytest.fail(f"{message}; CI=true requires it", pytrace=False)
-        pytest.skip(message)
-    finally:
-        client.close()
-    return REDIS_URL
-
-
 def _group(pgid: int) -> list[tuple[int, str]]:
     """Live (not zombie) processes of process group `pgid`: (pid, command line). Linux only."""
     members = []
@@ -491,7 +476,7 @@ def _post(url: str, payload: dict[str, Any]) -> tuple[int, Any]:
 def test_the_services_commands_migrate_seed_and_serve_here(
     postgres: PostgresDatabases, tmp_path: Path
 ) -> None:
-    redis_url = _redis_or_skip()
+    redis_url = reachable_redis()
     database_url = postgres.create()  # empty: the migrate service starts from nothing
     port = _free_port()
     services = load_compose({"PORT": str(port)})["services"]

@@ -3,24 +3,20 @@ network at run time: GraphiQL's assets, the migrations and the seed content are 
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from api.graphiql import ASSETS
+from tests.api.conftest import post_json, running_server
 
 ROOT = Path(__file__).resolve().parents[1]
 # What a source checkout has that a build must not see (nor write into: pip builds in-tree).
@@ -51,12 +47,14 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_an_installed_wheel_migrates_seeds_and_serves_from_an_empty_folder(
-    installed: Path, tmp_path: Path
+    installed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     site = tmp_path / "site"
     site.mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SITE_URL")}
-    env.pop("PYTHONPATH", None)  # only the installed package, never the checkout
+    # Only the installed package (never the checkout), with every default of its own.
+    for name in ("DATABASE_URL", "SITE_URL", "PYTHONPATH"):
+        monkeypatch.delenv(name, raising=False)
+    env = dict(os.environ)
     healthcontent = str(installed / "healthcontent")
 
     migrated = _check([healthcontent, "migrate"], cwd=site, env=env)
@@ -66,15 +64,15 @@ def test_an_installed_wheel_migrates_seeds_and_serves_from_an_empty_folder(
     assert (site / "var" / "content.db").is_file()  # in the working folder...
     assert not list(installed.parent.glob("lib/*/site-packages/var"))  # ...not in the venv
 
-    with _serving(healthcontent, site, env) as base:
+    with running_server(None, command=[healthcontent], cwd=site) as base:
         page = _get(f"{base}/graphql", accept="text/html")
         assert "GraphiQL" in page
         urls = [u for u in _attributes(page) if u.endswith((".js", ".css"))]
         assert len(urls) == len(ASSETS) + 1 and all(u.startswith("/graphiql/") for u in urls)
         for url in urls:  # from the wheel itself: nothing comes from the network
             assert len(_get(base + url)) > 500, url
-        answer = json.loads(
-            _post(f"{base}/graphql", {"query": "{ articles { edges { node { url } } } }"})
+        _, _, answer = post_json(
+            f"{base}/graphql", {"query": "{ articles { edges { node { url } } } }"}
         )
     article_urls = [edge["node"]["url"] for edge in answer["data"]["articles"]["edges"]]
     assert article_urls and all(u.startswith(f"{base}/articles/") for u in article_urls)
@@ -94,43 +92,3 @@ def _get(url: str, accept: str = "*/*") -> str:
     request = urllib.request.Request(url, headers={"accept": accept})
     with urllib.request.urlopen(request, timeout=10) as response:
         return response.read().decode()
-
-
-def _post(url: str, payload: dict[str, object]) -> str:
-    request = urllib.request.Request(
-        url, data=json.dumps(payload).encode(), headers={"content-type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return response.read().decode()
-
-
-@contextmanager
-def _serving(healthcontent: str, cwd: Path, env: dict[str, str]) -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    server = subprocess.Popen(
-        [healthcontent, "serve", "--port", str(port)],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                _get(f"{base}/readyz")
-                break
-            except OSError:
-                assert server.poll() is None, server.communicate()[1]
-                assert time.monotonic() < deadline, "the installed server did not start"
-                time.sleep(0.2)
-        yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        assert server.stderr is not None
-        server.stderr.close()

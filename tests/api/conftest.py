@@ -11,7 +11,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -69,24 +69,34 @@ def big_api(database_url: str, tmp_path: Path) -> Iterator[Api]:
 
 
 @contextmanager
-def running_server(database_url: str, *args: str, **env: str) -> Iterator[str]:
-    """`healthcontent serve` (real uvicorn) on a free port; yields its base URL."""
+def running_server(
+    database_url: str | None,
+    *args: str,
+    command: Sequence[str] = (sys.executable, "-m", "api.cli"),
+    cwd: Path | None = None,
+    **env: str,
+) -> Iterator[str]:
+    """`healthcontent serve` (real uvicorn) on a free port; yields its base URL once ready.
+
+    `command` is how to run `healthcontent` (this checkout's by default). Without `cwd`, it
+    runs in an empty folder, so that a developer's .env in the checkout changes nothing."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
-    # Started elsewhere than the checkout, so that a developer's .env there changes nothing.
     elsewhere = tempfile.TemporaryDirectory()
+    if database_url is not None:
+        env["DATABASE_URL"] = database_url
     server = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--port", str(port), *args],
-        env={**os.environ, "DATABASE_URL": database_url, **env},
-        cwd=elsewhere.name,
+        [*command, "serve", "--port", str(port), *args],
+        env={**os.environ, **env},
+        cwd=cwd or elsewhere.name,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 30
         while True:
             try:
                 with urllib.request.urlopen(f"{base}/readyz", timeout=1) as response:

@@ -18,10 +18,9 @@ from starlette.testclient import TestClient
 from api.app import create_app
 from api.settings import ApiSettings
 from seed_data import SEED_DIR
-from tests.conftest import IN_CI
+from tests.conftest import TEST_REDIS_URL, reachable_redis
 from tests.helpers import clear_of_a_rate_window_edge, dump, load, make_key, query, revoke
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 COUNT = {"query": "{ articles { totalCount } }"}
 
 
@@ -52,7 +51,7 @@ def _own_redis_keys() -> Iterator[None]:
     yield
     import redis
 
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    client = redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=1)
     with contextlib.suppress(redis.RedisError):
         for key in client.scan_iter(match=f"{_redis_prefix}:*"):
             client.delete(key)
@@ -139,25 +138,9 @@ def test_answers_to_keys_are_never_stored_by_shared_caches(seeded: str) -> None:
 # --- Rate limits -----------------------------------------------------------------------------
 
 
-def _redis_or_fail() -> str:
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        message = f"Redis at {REDIS_URL} is not reachable ({exc})"
-        if IN_CI:
-            pytest.fail(f"{message}; CI=true requires it", pytrace=False)
-        pytest.skip(message)
-    finally:
-        client.close()
-    return REDIS_URL
-
-
 @pytest.fixture(params=["in-process", "redis"])
 def redis_url(request: pytest.FixtureRequest) -> str | None:
-    return None if request.param == "in-process" else _redis_or_fail()
+    return None if request.param == "in-process" else reachable_redis()
 
 
 def test_limits_show_in_headers_and_refuse_with_429(seeded: str, redis_url: str | None) -> None:
@@ -251,7 +234,7 @@ def test_a_spoofed_forwarded_for_is_the_same_client(seeded: str) -> None:
 
 
 def test_redis_counts_are_shared_by_every_worker(seeded: str) -> None:
-    url = _redis_or_fail()
+    url = reachable_redis()
     # Two apps with their own processes' state: only Redis connects their counts.
     with (
         _client(seeded, redis_url=url, rate_limit_anonymous=3) as one,
