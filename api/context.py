@@ -9,17 +9,15 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api.access import Caller
+from api.graphql.loaders import Loaders
 from api.settings import ApiSettings
 from schema.db import interrupt
-
-if TYPE_CHECKING:
-    from api.graphql.loaders import Loaders
 
 
 @dataclass
@@ -102,8 +100,6 @@ class RequestContext:
     @property
     def loaders(self) -> Loaders:
         if self._loaders is None:
-            from api.graphql.loaders import Loaders
-
             self._loaders = Loaders(self)
         return self._loaders
 

@@ -45,7 +45,7 @@ from graphql import (
     value_from_ast_untyped,
 )
 
-from schema.reads import DEFAULT_PAGE, MAX_PAGE
+from schema.pagination import DEFAULT_PAGE, MAX_PAGE
 
 MUTATION_COST = 10
 CONNECTION_COST = 50

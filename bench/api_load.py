@@ -7,6 +7,7 @@ serves the very same response bytes: the ceiling for this stack. Prints a table 
 bench/results/api_load.json.
 
     .venv/bin/python bench/api_load.py [--duration 10] [--databases sqlite,postgresql]
+    .venv/bin/python bench/api_load.py --scale 100000   # the large-database cases (bench/scale.py)
 """
 
 from __future__ import annotations
@@ -151,12 +152,30 @@ def _statements(port: int, payload: dict) -> int:
     return int(body["extensions"]["queryStats"]["sqlStatements"])
 
 
+def _scale(total: int, repeat: int) -> None:
+    from bench import scale
+
+    with tempfile.TemporaryDirectory() as tmp:
+        result = scale.run(total, repeat, Path(tmp))
+    print(json.dumps(result, indent=2))
+    out = ROOT / "bench" / "results" / f"scale_{total}.json"
+    out.write_text(json.dumps({"date": time.strftime("%Y-%m-%d"), **result}, indent=2) + "\n")
+    print(f"saved {out}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "api_load.json")
+    parser.add_argument(
+        "--scale", type=int, help="instead: the large-database cases at this many articles"
+    )
+    parser.add_argument("--repeat", type=int, default=30, help="with --scale: calls per case")
     args = parser.parse_args()
+    if args.scale:
+        _scale(args.scale, args.repeat)
+        return
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from schema.db import open_session
+from schema.db import LARGE_WRITE, open_session, refresh_statistics
 from schema.rendering import RenderedBody
 from schema.validation import Problem
 from schema.writes import Batch, Progress, apply_load, plan_load, stored_article_hashes
@@ -129,4 +129,6 @@ async def load_paths(
         if progress:
             progress("write", 0, len(plan.articles.created) + len(plan.articles.updated))
         await apply_load(session=session, plan=plan, progress=progress)
+    if len(plan.articles.created) + len(plan.articles.updated) >= LARGE_WRITE:
+        await refresh_statistics(engine)
     return result

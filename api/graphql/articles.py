@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import graphene
 from graphene.utils.str_converters import to_camel_case
 from graphql import GraphQLError, GraphQLResolveInfo
 
-from api.graphql.loaders import MAX_REVISIONS
+from api.graphql.loaders import MAX_REVISIONS, when_loaded
 from api.graphql.relay import (
     Node,
     bad_input,
     connection_types,
     page_arguments,
     paged,
+    selected,
 )
 from api.graphql.scalars import JSONString
-from schema import reads
+from schema import lists, lookups, visibility
 from schema.keys import Scope
-from schema.reads import ArticleOrder as Order
-from schema.reads import PageError
+from schema.lists import ArticleOrder as Order
+from schema.pagination import PageError
 from schema.tables import Article as ArticleRow
 from schema.tables import ArticleStatus as StatusEnum
 from schema.tables import RevisionAction as RevisionActionEnum
@@ -93,9 +96,11 @@ class Section(graphene.ObjectType):
         description="The expert quotes that appear in this section.",
     )
 
-    async def resolve_quotes(parent: dict[str, Any], info: GraphQLResolveInfo) -> list[Any]:
-        pairs = await _loaders(info).quotes_by_article_id.load(parent["article_id"])
-        return [quote for quote, _ in pairs if quote.section_anchor == parent["anchor"]]
+    def resolve_quotes(parent: dict[str, Any], info: GraphQLResolveInfo) -> Any:
+        return when_loaded(
+            _loaders(info).quotes_by_article_id.load(parent["article_id"]),
+            lambda pairs: [q for q, _ in pairs if q.section_anchor == parent["anchor"]],
+        )
 
 
 class MedicalReview(graphene.ObjectType):
@@ -110,8 +115,8 @@ class MedicalReview(graphene.ObjectType):
         required=True, description="Whether the next review date has passed (UTC)."
     )
 
-    async def resolve_reviewer(parent: ArticleRow, info: GraphQLResolveInfo) -> Any:
-        return await _loaders(info).expert_by_id.load(parent.reviewer_id)
+    def resolve_reviewer(parent: ArticleRow, info: GraphQLResolveInfo) -> Any:
+        return when_loaded(_loaders(info).expert_by_id.load(parent.reviewer_id), _same)
 
     def resolve_reviewed_at(parent: ArticleRow, info: GraphQLResolveInfo) -> dt.date | None:
         return parent.reviewed_at
@@ -278,21 +283,30 @@ class Article(graphene.ObjectType):
             if s["heading"] is not None
         ]
 
-    async def resolve_topics(parent: ArticleRow, info: GraphQLResolveInfo) -> list[Any]:
-        pairs = await _loaders(info).topics_by_article_id.load(parent.id)
-        return [topic for topic, _ in pairs]
+    # Synchronous when a plan fetched the rows ahead (see `when_loaded`).
+    def resolve_topics(parent: ArticleRow, info: GraphQLResolveInfo) -> Any:
+        return when_loaded(
+            _loaders(info).topics_by_article_id.load(parent.id),
+            lambda pairs: [topic for topic, _ in pairs],
+        )
 
-    async def resolve_primary_topic(parent: ArticleRow, info: GraphQLResolveInfo) -> Any:
-        pairs = await _loaders(info).topics_by_article_id.load(parent.id)
-        return next((topic for topic, primary in pairs if primary), None)
+    def resolve_primary_topic(parent: ArticleRow, info: GraphQLResolveInfo) -> Any:
+        return when_loaded(
+            _loaders(info).topics_by_article_id.load(parent.id),
+            lambda pairs: next((topic for topic, primary in pairs if primary), None),
+        )
 
-    async def resolve_quotes(parent: ArticleRow, info: GraphQLResolveInfo) -> list[Any]:
-        pairs = await _loaders(info).quotes_by_article_id.load(parent.id)
-        return [quote for quote, _ in pairs]
+    def resolve_quotes(parent: ArticleRow, info: GraphQLResolveInfo) -> Any:
+        return when_loaded(
+            _loaders(info).quotes_by_article_id.load(parent.id),
+            lambda pairs: [quote for quote, _ in pairs],
+        )
 
-    async def resolve_experts(parent: ArticleRow, info: GraphQLResolveInfo) -> list[Any]:
-        pairs = await _loaders(info).quotes_by_article_id.load(parent.id)
-        return list({expert.id: expert for _, expert in pairs}.values())
+    def resolve_experts(parent: ArticleRow, info: GraphQLResolveInfo) -> Any:
+        return when_loaded(
+            _loaders(info).quotes_by_article_id.load(parent.id),
+            lambda pairs: list({expert.id: expert for _, expert in pairs}.values()),
+        )
 
     async def resolve_related_posts(
         parent: ArticleRow, info: GraphQLResolveInfo, first: int
@@ -317,11 +331,11 @@ class Article(graphene.ObjectType):
                 posts.append(_related_post(None, articles[candidate], info))
         return posts[:first]
 
-    async def resolve_review(parent: ArticleRow, info: GraphQLResolveInfo) -> Any:
+    def resolve_review(parent: ArticleRow, info: GraphQLResolveInfo) -> Any:
         return parent if parent.reviewer_id is not None and parent.reviewed_at else None
 
-    async def resolve_references(parent: ArticleRow, info: GraphQLResolveInfo) -> list[Any]:
-        return await _loaders(info).references_by_article_id.load(parent.id)
+    def resolve_references(parent: ArticleRow, info: GraphQLResolveInfo) -> Any:
+        return when_loaded(_loaders(info).references_by_article_id.load(parent.id), _same)
 
     async def resolve_json_ld(parent: ArticleRow, info: GraphQLResolveInfo) -> dict[str, Any]:
         return await _json_ld(parent, info)  # JSONString serializes it
@@ -389,12 +403,12 @@ class ArticleRevision(graphene.ObjectType):
 async def _text(article: ArticleRow, info: GraphQLResolveInfo) -> Any:
     """The article's body and sections: on the row when it was read whole (a page), else
     read for every article of the response in one statement (a list)."""
-    if reads.has_text(article):
+    if lookups.has_text(article):
         return article
     text = await _loaders(info).article_text_by_id.load(article.id)
     # Deleted between the list's statement and this one: show it without text rather than
     # fail the whole list (the fields are non-null).
-    return text if text is not None else reads.ArticleText("", "", "", [])
+    return text if text is not None else lookups.ArticleText("", "", "", [])
 
 
 def _related_post(link: Any, target: ArticleRow | None, info: GraphQLResolveInfo) -> RelatedPost:
@@ -507,17 +521,50 @@ def article_list_arguments() -> dict[str, Any]:
     }
 
 
-def _statuses(info: GraphQLResolveInfo, asked: list[Any] | None) -> reads.Statuses:
+def _statuses(info: GraphQLResolveInfo, asked: list[Any] | None) -> visibility.Statuses:
     if asked is None:
-        return reads.PUBLISHED_ONLY
+        return visibility.PUBLISHED_ONLY
     statuses = frozenset(StatusEnum(getattr(s, "value", s)) for s in asked)
     if not statuses:
         raise GraphQLError(
             "status: give at least one status", extensions={"code": "BAD_USER_INPUT"}
         )
-    if statuses != reads.PUBLISHED_ONLY:
+    if statuses != visibility.PUBLISHED_ONLY:
         info.context.caller.require(Scope.PREVIEW, "Listing unpublished articles")
     return statuses
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+# What an article list's nodes may select, and the loader that answers it for a whole page.
+_AHEAD = {
+    "topics": "topics_by_article_id",
+    "primaryTopic": "topics_by_article_id",
+    "quotes": "quotes_by_article_id",
+    "experts": "quotes_by_article_id",
+    "references": "references_by_article_id",
+}
+
+
+def _prefetch(
+    info: GraphQLResolveInfo, path: tuple[str, ...] = ("edges", "node")
+) -> Callable[[list[Any]], Awaitable[Any]] | None:
+    """Loads, for all the articles at once, the relations selected at `path` under the field
+    being resolved: their fields then answer synchronously (`when_loaded`) instead of each
+    awaiting its own load."""
+    names = selected(info, path)
+    wanted = sorted({_AHEAD[name] for name in names if name in _AHEAD})
+    if not wanted:
+        return None
+    loaders = _loaders(info)
+
+    async def prefetch(rows: list[Any]) -> None:
+        ids = [row.id for row in rows]
+        await asyncio.gather(*(getattr(loaders, name).load_many(ids) for name in wanted))
+
+    return prefetch
 
 
 async def article_connection(
@@ -534,11 +581,12 @@ async def article_connection(
         info,
         ArticleConnection,
         args,
-        lambda session, page: reads.article_page(
+        prefetch=_prefetch(info),
+        fetch=lambda session, page: lists.article_page(
             session=session,
             page=page,
             order=Order(getattr(args.get("order_by"), "value", None) or default),
-            filters=reads.article_filter(topic_id=topic_id, expert_id=expert_id, statuses=statuses),
+            filters=lists.article_filter(topic_id=topic_id, expert_id=expert_id, statuses=statuses),
             search=search,
             statuses=statuses,
         ),
@@ -572,8 +620,13 @@ class ArticleQueries(graphene.ObjectType):
     async def resolve_article(root: Any, info: GraphQLResolveInfo, slug: str, preview: bool) -> Any:
         if preview:
             info.context.caller.require(Scope.PREVIEW, "`preview: true`")
-            return await _loaders(info).any_article_by_slug.load(slug)
-        return await _loaders(info).article_by_slug.load(slug)
+            article = await _loaders(info).any_article_by_slug.load(slug)
+        else:
+            article = await _loaders(info).article_by_slug.load(slug)
+        prefetch = _prefetch(info, ())
+        if article is not None and prefetch is not None:
+            await prefetch([article])
+        return article
 
     async def resolve_articles(root: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
         topic_id = expert_id = None

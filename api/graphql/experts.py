@@ -15,9 +15,9 @@ from api.graphql.relay import (
     page_arguments,
     paged,
 )
-from schema import reads
+from schema import lists
 from schema.keys import Scope
-from schema.reads import PageError
+from schema.pagination import MAX_PAGE, PageError
 from schema.tables import Expert as ExpertRow
 from schema.tables import Quote as QuoteRow
 
@@ -47,7 +47,7 @@ class Expert(graphene.ObjectType):
         first=graphene.Int(
             required=True,
             default_value=20,
-            description=f"How many, newest article first; at most {reads.MAX_PAGE}.",
+            description=f"How many, newest article first; at most {MAX_PAGE}.",
         ),
         description="Their quotes in published articles, newest article first.",
     )
@@ -67,8 +67,8 @@ class Expert(graphene.ObjectType):
         return await info.context.loaders.expert_by_id.load(id)
 
     async def resolve_quotes(parent: ExpertRow, info: GraphQLResolveInfo, first: int) -> list[Any]:
-        if not 0 <= first <= reads.MAX_PAGE:
-            raise bad_input(PageError("first", f"must be between 0 and {reads.MAX_PAGE}"))
+        if not 0 <= first <= MAX_PAGE:
+            raise bad_input(PageError("first", f"must be between 0 and {MAX_PAGE}"))
         return await info.context.loaders.quotes_by_expert_id.load((parent.id, first))
 
     async def resolve_articles(parent: ExpertRow, info: GraphQLResolveInfo, **args: Any) -> Any:
@@ -150,5 +150,5 @@ class ExpertQueries(graphene.ObjectType):
             info,
             ExpertConnection,
             args,
-            lambda session, page: reads.expert_page(session=session, page=page),
+            lambda session, page: lists.expert_page(session=session, page=page),
         )

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
 
 from graphene.utils.dataloader import DataLoader
 
-from schema import reads
+from schema import lookups
 from schema.tables import ArticleStatus, Expert, Topic
 
 ALL = frozenset(ArticleStatus)
 MAX_REVISIONS = 100  # the most `article.revisions` gives at once
 
-if TYPE_CHECKING:
-    from api.context import RequestContext
+
+class SessionSource(Protocol):
+    """What a loader needs of its request: the request's session, lent one task at a time."""
+
+    def session(self) -> AbstractAsyncContextManager[Any]: ...
+
 
 Fetch = Callable[[Any, Sequence[Any]], Awaitable[dict[Any, Any]]]
 
@@ -22,7 +28,7 @@ Fetch = Callable[[Any, Sequence[Any]], Awaitable[dict[Any, Any]]]
 class _Loader(DataLoader):  # type: ignore[misc]
     """Runs `fetch(session, keys)` in a session of its own; answers in key order."""
 
-    def __init__(self, context: RequestContext, fetch: Fetch, default: Any = None) -> None:
+    def __init__(self, context: SessionSource, fetch: Fetch, default: Any = None) -> None:
         super().__init__()
         self.context, self.fetch, self.default = context, fetch, default
 
@@ -40,64 +46,66 @@ class _Loader(DataLoader):  # type: ignore[misc]
 class Loaders:
     """One instance per request (cached results must never leak between callers)."""
 
-    def __init__(self, context: RequestContext) -> None:
+    def __init__(self, context: SessionSource) -> None:
         def loader(fetch: Fetch, default: Any = None) -> _Loader:
             return _Loader(context, fetch, default)
 
         # Articles in any status: only behind a preview-scope check, or for something (a
         # quote, a payload) reached through an article the caller may already see.
         self.any_article_by_id = loader(
-            lambda s, k: reads.articles_by(session=s, column="id", keys=k, statuses=ALL)
+            lambda s, k: lookups.articles_by(session=s, column="id", keys=k, statuses=ALL)
         )
         self.any_article_by_slug = _PrimingLoader(
             context,
-            lambda s, k: reads.articles_by(session=s, column="slug", keys=k, statuses=ALL),
+            lambda s, k: lookups.articles_by(session=s, column="slug", keys=k, statuses=ALL),
             [self.any_article_by_id],
         )
         # Published articles: what every public path (lookups, related posts) shows. What
         # they find is also an article "in any status".
         self.article_by_id = _PrimingLoader(
             context,
-            lambda s, k: reads.articles_by(session=s, column="id", keys=k),
+            lambda s, k: lookups.articles_by(session=s, column="id", keys=k),
             [self.any_article_by_id],
         )
         self.article_by_slug = _PrimingLoader(
             context,
-            lambda s, k: reads.articles_by(session=s, column="slug", keys=k),
+            lambda s, k: lookups.articles_by(session=s, column="slug", keys=k),
             [self.article_by_id, self.any_article_by_id],
         )
-        self.article_text_by_id = loader(lambda s, k: reads.article_texts(session=s, ids=k))
+        self.article_text_by_id = loader(lambda s, k: lookups.article_texts(session=s, ids=k))
         self.topic_by_id = loader(
-            lambda s, k: reads.rows_by(session=s, table=Topic, column="id", keys=k)
+            lambda s, k: lookups.rows_by(session=s, table=Topic, column="id", keys=k)
         )
         self.topic_by_slug = loader(
-            lambda s, k: reads.rows_by(session=s, table=Topic, column="slug", keys=k)
+            lambda s, k: lookups.rows_by(session=s, table=Topic, column="slug", keys=k)
         )
         self.expert_by_id = loader(
-            lambda s, k: reads.rows_by(session=s, table=Expert, column="id", keys=k)
+            lambda s, k: lookups.rows_by(session=s, table=Expert, column="id", keys=k)
         )
         self.expert_by_slug = loader(
-            lambda s, k: reads.rows_by(session=s, table=Expert, column="slug", keys=k)
+            lambda s, k: lookups.rows_by(session=s, table=Expert, column="slug", keys=k)
         )
         self.topics_by_article_id = loader(
-            lambda s, k: reads.topics_of_articles(session=s, article_ids=k), list
+            lambda s, k: lookups.topics_of_articles(session=s, article_ids=k), list
         )
         self.references_by_article_id = loader(
-            lambda s, k: reads.references_of_articles(session=s, article_ids=k), list
+            lambda s, k: lookups.references_of_articles(session=s, article_ids=k), list
         )
         self.related_by_article_id = loader(
-            lambda s, k: reads.related_of_articles(session=s, article_ids=k),
-            reads.RelatedCandidates([], []),
+            lambda s, k: lookups.related_of_articles(session=s, article_ids=k),
+            lookups.RelatedCandidates([], []),
         )
         self.quotes_by_article_id = _QuotesLoader(context, self)
         # Keyed by (expert id, how many): the batch fetches as many as the largest asks.
         self.quotes_by_expert_id = loader(_quotes_of_experts, list)
-        self.quote_by_id = loader(lambda s, k: reads.quotes_by_ids(session=s, ids=k))
+        self.quote_by_id = loader(lambda s, k: lookups.quotes_by_ids(session=s, ids=k))
         self.any_quote_by_id = loader(
-            lambda s, k: reads.quotes_by_ids(session=s, ids=k, statuses=ALL)
+            lambda s, k: lookups.quotes_by_ids(session=s, ids=k, statuses=ALL)
         )
         self.revisions_by_article_id = loader(
-            lambda s, k: reads.revisions_of_articles(session=s, article_ids=k, limit=MAX_REVISIONS),
+            lambda s, k: lookups.revisions_of_articles(
+                session=s, article_ids=k, limit=MAX_REVISIONS
+            ),
             list,
         )
 
@@ -106,7 +114,7 @@ async def _quotes_of_experts(
     session: Any, keys: Sequence[tuple[int, int]]
 ) -> dict[tuple[int, int], list[Any]]:
     limit = max(first for _, first in keys)
-    found = await reads.quotes_of_experts(
+    found = await lookups.quotes_of_experts(
         session=session, expert_ids=sorted({i for i, _ in keys}), limit=limit
     )
     return {(i, first): found.get(i, [])[:first] for i, first in keys}
@@ -115,7 +123,7 @@ async def _quotes_of_experts(
 class _PrimingLoader(_Loader):
     """Rows found here also answer later lookups by id in the `by_id` loaders."""
 
-    def __init__(self, context: RequestContext, fetch: Fetch, by_id: list[_Loader]) -> None:
+    def __init__(self, context: SessionSource, fetch: Fetch, by_id: list[_Loader]) -> None:
         super().__init__(context, fetch)
         self.by_id = by_id
 
@@ -131,9 +139,9 @@ class _PrimingLoader(_Loader):
 class _QuotesLoader(_Loader):
     """Quotes come with their experts (a join), which primes the expert loader."""
 
-    def __init__(self, context: RequestContext, loaders: Loaders) -> None:
+    def __init__(self, context: SessionSource, loaders: Loaders) -> None:
         super().__init__(
-            context, lambda s, k: reads.quotes_of_articles(session=s, article_ids=k), list
+            context, lambda s, k: lookups.quotes_of_articles(session=s, article_ids=k), list
         )
         self.loaders = loaders
 
@@ -143,3 +151,16 @@ class _QuotesLoader(_Loader):
             for _, expert in pairs:
                 self.loaders.expert_by_id.prime(expert.id, expert)
         return results
+
+
+def when_loaded(future: asyncio.Future[Any], then: Callable[[Any], Any]) -> Any:
+    """`then(value)` at once if the loader already has the value (a plan fetched it ahead):
+    graphql-core then completes the field in place, with no coroutine, Task or gather. Else
+    an awaitable of it, batched with the other fields' loads as usual."""
+    if future.done() and not future.cancelled() and future.exception() is None:
+        return then(future.result())
+
+    async def later() -> Any:
+        return then(await future)
+
+    return later()

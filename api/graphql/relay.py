@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import graphene
@@ -17,7 +17,7 @@ from graphql import (
 from graphql_relay import from_global_id
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from schema.reads import MAX_PAGE, Page, PageError, PageRequest
+from schema.pagination import MAX_PAGE, Page, PageError, PageRequest
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on both databases
 
@@ -92,22 +92,34 @@ def page_request(args: dict[str, Any], info: GraphQLResolveInfo | None = None) -
 def selects(info: GraphQLResolveInfo, name: str) -> bool:
     """Whether the field being resolved selects `name` directly under it (through fragments
     too, whatever their type condition or directives: a count too many is only slower)."""
-    pending = [node.selection_set for node in info.field_nodes]
-    seen: set[str] = set()
-    while pending:
-        selection_set = pending.pop()
-        for selection in selection_set.selections if selection_set else ():
-            if isinstance(selection, FieldNode):
-                if selection.name.value == name:
-                    return True
-            elif isinstance(selection, InlineFragmentNode):
-                pending.append(selection.selection_set)
-            elif isinstance(selection, FragmentSpreadNode):
-                fragment = info.fragments.get(selection.name.value)
-                if fragment is not None and fragment.name.value not in seen:
-                    seen.add(fragment.name.value)
-                    pending.append(fragment.selection_set)
-    return False
+    return name in selected(info, ())
+
+
+def selected(info: GraphQLResolveInfo, path: Sequence[str]) -> set[str]:
+    """The names of the fields selected at `path` under the field being resolved (e.g.
+    ("edges", "node")), through fragments, whatever their type conditions or directives:
+    what a plan fetches ahead must include what runs, and a fetch too many is only slower."""
+    level = [node.selection_set for node in info.field_nodes]
+    for step in (*path, None):
+        pending, below, names, seen = list(level), [], set(), set()
+        while pending:
+            selection_set = pending.pop()
+            for selection in selection_set.selections if selection_set else ():
+                if isinstance(selection, FieldNode):
+                    names.add(selection.name.value)
+                    if selection.name.value == step:
+                        below.append(selection.selection_set)
+                elif isinstance(selection, InlineFragmentNode):
+                    pending.append(selection.selection_set)
+                elif isinstance(selection, FragmentSpreadNode):
+                    fragment = info.fragments.get(selection.name.value)
+                    if fragment is not None and fragment.name.value not in seen:
+                        seen.add(fragment.name.value)
+                        pending.append(fragment.selection_set)
+        if step is None:
+            return names
+        level = below
+    return set()
 
 
 def bad_input(error: PageError) -> GraphQLError:
@@ -168,12 +180,16 @@ async def paged(
     connection_type: type[Any],
     args: dict[str, Any],
     fetch: Callable[[AsyncSession, PageRequest], Awaitable[Page]],
+    prefetch: Callable[[list[Any]], Awaitable[Any]] | None = None,
 ) -> Any:
     """Run `fetch` for the page `args` ask for, in the request's session; a bad page request
-    becomes a BAD_USER_INPUT error naming the argument."""
+    becomes a BAD_USER_INPUT error naming the argument. `prefetch(rows)` then loads what the
+    nodes' fields will ask for, so that they answer at once."""
     try:
         async with info.context.session() as session:
             page = await fetch(session, page_request(args, info))
     except PageError as error:
         raise bad_input(error) from None
+    if prefetch is not None and page.rows:
+        await prefetch(page.rows)
     return connection(connection_type, page)

@@ -14,7 +14,7 @@ from api.graphql.relay import (
     page_arguments,
     paged,
 )
-from schema import reads
+from schema import lists
 from schema.tables import Topic as TopicRow
 from schema.tables import TopicKind as KindEnum
 
@@ -101,5 +101,5 @@ class TopicQueries(graphene.ObjectType):
             info,
             TopicConnection,
             args,
-            lambda session, page: reads.topic_page(session=session, page=page, kind=kind_value),
+            lambda session, page: lists.topic_page(session=session, page=page, kind=kind_value),
         )

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from schema import search
 from seed_data import SEED_DIR
 from tests.api.conftest import Api
 from tests.helpers import load
@@ -79,3 +82,31 @@ def test_long_searches_are_refused_before_they_reach_the_database(api: Api) -> N
         assert error["extensions"]["code"] == "BAD_USER_INPUT"
         assert limit in error["message"]
     assert api.data(SEARCH, {"q": " ".join(["pain"] * 16)})["articles"]["totalCount"] == 1
+
+
+def test_relevance_ranks_the_newest_matches_and_counts_them_all(
+    big_api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    everything = _slugs(big_api, "magnesium", first=100, order="NEWEST")
+    monkeypatch.setattr(search, "RANK_WINDOW", 10)
+    page = big_api.data(SEARCH, {"q": "magnesium", "first": 100})["articles"]
+    ranked = [edge["node"]["slug"] for edge in page["edges"]]
+    # The best of the ten newest matches, each once; the count is still of every match.
+    assert sorted(ranked) == sorted(everything[:10])
+    assert page["totalCount"] == len(everything) > 10
+    assert page["pageInfo"]["hasNextPage"] is False
+
+
+@pytest.mark.parametrize("dense", [1, 10_000], ids=["walk-newest-first", "collect-matches"])
+def test_both_plans_for_a_search_answer_alike(
+    big_api: Api, monkeypatch: pytest.MonkeyPatch, dense: int
+) -> None:
+    # PostgreSQL picks a plan by how many articles match (a probe against DENSE_MATCHES);
+    # whichever it picks, the answer is the same.
+    newest = _slugs(big_api, "magnesium", first=100, order="NEWEST")
+    relevant = _slugs(big_api, "magnesium", first=100)
+    titled = _slugs(big_api, "magnesium", first=5, order="TITLE", topic="topic-3")
+    monkeypatch.setattr(search, "DENSE_MATCHES", dense)
+    assert _slugs(big_api, "magnesium", first=100, order="NEWEST") == newest
+    assert _slugs(big_api, "magnesium", first=100) == relevant
+    assert _slugs(big_api, "magnesium", first=5, order="TITLE", topic="topic-3") == titled

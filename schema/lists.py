@@ -1,0 +1,149 @@
+"""Lists of articles, topics and experts: filtered, searched and ordered, a keyset page at a time.
+
+Published articles only, unless the caller passes other `statuses` (the API does that only for
+keys with the preview scope).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from schema.lookups import without_text
+from schema.pagination import Page, PageError, PageRequest, keyset_page
+from schema.search import search as search_articles
+from schema.tables import Article, ArticleTopic, Expert, Quote, Topic, TopicKind, UTCDateTime
+from schema.visibility import PUBLISHED_ONLY, Statuses, visible
+
+
+class ArticleOrder(StrEnum):
+    NEWEST = "newest"
+    OLDEST = "oldest"
+    TITLE = "title"
+    RELEVANCE = "relevance"  # only with a search
+
+
+def _order_columns(order: ArticleOrder, statuses: Statuses) -> tuple[list[Any], bool]:
+    """(key columns, descending?) for an order; `id` breaks ties so keys are unique."""
+    if order == ArticleOrder.TITLE:
+        return [Article.title, Article.id], False
+    date: Any = Article.published_at
+    if statuses != PUBLISHED_ONLY:
+        # Drafts may have no date yet: they sort by when they were created.
+        date = func.coalesce(Article.published_at, Article.created_at, type_=UTCDateTime)
+    return [date, Article.id], order == ArticleOrder.NEWEST
+
+
+def _cursor_shape(order: ArticleOrder) -> tuple[type, type]:
+    return (str, int) if order == ArticleOrder.TITLE else (dt.datetime, int)
+
+
+def _topic_and_descendants(topic_id: int) -> Any:
+    """Ids of a topic and every topic under it (recursive CTE)."""
+    tree = select(Topic.id).where(Topic.id == topic_id).cte("topic_tree", recursive=True)
+    tree = tree.union_all(select(Topic.id).where(Topic.parent_id == tree.c.id))
+    return select(tree.c.id)
+
+
+def article_filter(
+    *,
+    topic_id: int | None = None,
+    expert_id: int | None = None,
+    statuses: Statuses = PUBLISHED_ONLY,
+) -> list[Any]:
+    """WHERE clauses for an article list: in `statuses` (published), about a topic (or any
+    topic under it), quoting or reviewed by an expert."""
+    clauses: list[Any] = [visible(statuses)]
+    if topic_id is not None:
+        clauses.append(
+            Article.id.in_(
+                select(ArticleTopic.article_id).where(
+                    ArticleTopic.topic_id.in_(_topic_and_descendants(topic_id))
+                )
+            )
+        )
+    if expert_id is not None:
+        clauses.append(
+            or_(
+                Article.reviewer_id == expert_id,
+                Article.id.in_(select(Quote.article_id).where(Quote.expert_id == expert_id)),
+            )
+        )
+    return clauses
+
+
+async def article_page(
+    *,
+    session: AsyncSession,
+    page: PageRequest,
+    order: ArticleOrder = ArticleOrder.NEWEST,
+    filters: Sequence[Any] = (),
+    search: str | None = None,
+    statuses: Statuses = PUBLISHED_ONLY,
+) -> Page:
+    """One page of articles: filtered (`article_filter`, same `statuses`), searched and
+    ordered. In RELEVANCE order, the best of the newest RANK_WINDOW matches (schema/search.py);
+    the count is of every match."""
+    found = None
+    if search is not None:
+        found = await search_articles(session, search)
+        filters = [*filters, found.matches]
+    elif order == ArticleOrder.RELEVANCE:
+        raise PageError("orderBy", "RELEVANCE orders search results: give `search` too")
+    rows_of = select(Article).options(*without_text()).where(*filters)
+    if order == ArticleOrder.RELEVANCE:
+        assert found is not None
+        scores = found.ranked(filters, _order_columns(ArticleOrder.NEWEST, statuses)[0])
+        rows_of = rows_of.join(scores, scores.c.id == Article.id)
+        columns, descending = [scores.c.score, Article.id], False
+        shape: tuple[type, ...] = (float, int)
+    else:
+        columns, descending = _order_columns(order, statuses)
+        shape = _cursor_shape(order)
+
+    return await keyset_page(
+        session,
+        rows_of=rows_of,
+        count_of=select(func.count()).select_from(Article).where(*filters),
+        columns=columns,
+        descending=descending,
+        kind=order.value,
+        shape=shape,
+        page=page,
+    )
+
+
+async def topic_page(
+    *, session: AsyncSession, page: PageRequest, kind: TopicKind | None = None
+) -> Page:
+    """Topics by name (keyset on name, id)."""
+    filters = [Topic.kind == kind] if kind else []
+    return await keyset_page(
+        session,
+        rows_of=select(Topic).where(*filters),
+        count_of=select(func.count()).select_from(Topic).where(*filters),
+        columns=[Topic.name, Topic.id],
+        descending=False,
+        kind="topic",
+        shape=(str, int),
+        page=page,
+    )
+
+
+async def expert_page(*, session: AsyncSession, page: PageRequest) -> Page:
+    """Experts by name (keyset on name, id)."""
+    return await keyset_page(
+        session,
+        rows_of=select(Expert),
+        count_of=select(func.count()).select_from(Expert),
+        columns=[Expert.name, Expert.id],
+        descending=False,
+        kind="expert",
+        shape=(str, int),
+        page=page,
+    )

@@ -1,0 +1,308 @@
+"""Lookups by key, in batches: each function answers many keys in one statement (the per-request
+loaders call them), for articles, their topics, quotes, references, related posts and revisions.
+
+Published articles only, unless the caller passes other `statuses`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, NamedTuple
+
+from sqlalchemy import and_, bindparam, func, literal, null, select, union_all
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
+
+from schema.tables import (
+    Article,
+    ArticleRevision,
+    ArticleTopic,
+    Expert,
+    Quote,
+    Reference,
+    RelatedLink,
+    Topic,
+)
+from schema.visibility import PUBLISHED_ONLY, Statuses, published, visible
+
+
+async def articles_by(
+    *,
+    session: AsyncSession,
+    column: str,
+    keys: Sequence[Any],
+    statuses: Statuses = PUBLISHED_ONLY,
+) -> dict[Any, Article]:
+    """Articles in `statuses` (published) whose `column` (id or slug) is in keys. By slug an
+    article is a page, read whole; by id it is a reference (a related post, a node), read
+    without its text (`article_texts` reads that if asked)."""
+    rows = await session.execute(_articles_statement(column, statuses), {"keys": list(keys)})
+    return {getattr(a, column): a for a in rows.scalars()}
+
+
+# Statements built once, with their keys bound per call: building one (coercing every
+# clause, then its cache key) took longer than running it.
+
+
+@cache
+def _articles_statement(column: str, statuses: Statuses) -> Any:
+    attribute = getattr(Article, column)
+    keys = bindparam("keys", expanding=True)
+    statement = select(Article).where(visible(statuses), attribute.in_(keys))
+    return statement.options(*without_text()) if column == "id" else statement
+
+
+@cache
+def _topics_statement() -> Any:
+    return (
+        select(ArticleTopic.article_id, ArticleTopic.is_primary, Topic)
+        .join(Topic, Topic.id == ArticleTopic.topic_id)
+        .where(ArticleTopic.article_id.in_(bindparam("ids", expanding=True)))
+        .order_by(ArticleTopic.article_id, ArticleTopic.position)
+    )
+
+
+@cache
+def _quotes_statement() -> Any:
+    return (
+        select(Quote, Expert)
+        .join(Expert, Expert.id == Quote.expert_id)
+        .where(Quote.article_id.in_(bindparam("ids", expanding=True)))
+        .order_by(Quote.article_id, Quote.position)
+    )
+
+
+@cache
+def _references_statement() -> Any:
+    return (
+        select(Reference)
+        .where(Reference.article_id.in_(bindparam("ids", expanding=True)))
+        .order_by(Reference.article_id, Reference.position)
+    )
+
+
+class ArticleText(NamedTuple):
+    """An article's body in its three forms and its sections: most of its bytes."""
+
+    body_markdown: str
+    body_html: str
+    body_text: str
+    sections: list[dict[str, Any]]
+
+
+_TEXT = (Article.body_markdown, Article.body_html, Article.body_text, Article.sections)
+
+
+def without_text() -> list[Any]:
+    # About 20 KB an article, and a JSON document to decode per row, that lists and cards
+    # never show. Reading one by mistake raises instead of querying behind our back.
+    return [defer(column, raiseload=True) for column in _TEXT]
+
+
+def has_text(article: Article) -> bool:
+    """Whether `article` was read with its text (else `article_texts` has it)."""
+    return not sa_inspect(article).unloaded.intersection(column.key for column in _TEXT)
+
+
+async def article_texts(*, session: AsyncSession, ids: Sequence[int]) -> dict[int, ArticleText]:
+    """The text of each article in `ids` (whatever its status: its row was already allowed)."""
+    rows = await session.execute(select(Article.id, *_TEXT).where(Article.id.in_(ids)))
+    return {row[0]: ArticleText(*row[1:]) for row in rows}
+
+
+async def rows_by(
+    *, session: AsyncSession, table: type[Any], column: str, keys: Sequence[Any]
+) -> dict[Any, Any]:
+    """Topics or experts whose `column` (id or slug) is in keys."""
+    attribute = getattr(table, column)
+    rows = await session.execute(select(table).where(attribute.in_(keys)))
+    return {getattr(r, column): r for r in rows.scalars()}
+
+
+async def topics_of_articles(
+    *, session: AsyncSession, article_ids: Sequence[int]
+) -> dict[int, list[tuple[Topic, bool]]]:
+    """Each article's topics in editorial order, with whether each is the primary one."""
+    rows = await session.execute(_topics_statement(), {"ids": list(article_ids)})
+    out: dict[int, list[tuple[Topic, bool]]] = defaultdict(list)
+    for article_id, primary, topic in rows:
+        out[article_id].append((topic, primary))
+    return out
+
+
+async def quotes_of_articles(
+    *, session: AsyncSession, article_ids: Sequence[int]
+) -> dict[int, list[tuple[Quote, Expert]]]:
+    """Each article's quotes in order, each with its expert (one statement)."""
+    rows = await session.execute(_quotes_statement(), {"ids": list(article_ids)})
+    out: dict[int, list[tuple[Quote, Expert]]] = defaultdict(list)
+    for quote, expert in rows:
+        out[quote.article_id].append((quote, expert))
+    return out
+
+
+async def references_of_articles(
+    *, session: AsyncSession, article_ids: Sequence[int]
+) -> dict[int, list[Reference]]:
+    rows = await session.execute(_references_statement(), {"ids": list(article_ids)})
+    out: dict[int, list[Reference]] = defaultdict(list)
+    for reference in rows.scalars():
+        out[reference.article_id].append(reference)
+    return out
+
+
+@dataclass(frozen=True)
+class RelatedCandidates:
+    """An article's curated links (in order) and, after them, the ids of other published
+    articles ranked by topics shared with it."""
+
+    links: list[Any]  # rows: link_id, target_id, url, title, label, excerpt
+    ranked_ids: list[int]
+
+
+@cache
+def _related_statement() -> Any:
+    """Built once (with its aliases and window): building it took longer than running it."""
+    ids = bindparam("ids", expanding=True)
+    mine = ArticleTopic.__table__.alias("mine")
+    other = ArticleTopic.__table__.alias("other")
+    ranked = (
+        select(
+            mine.c.article_id.label("source_id"),
+            other.c.article_id.label("candidate_id"),
+            func.row_number()
+            .over(
+                partition_by=mine.c.article_id,
+                order_by=(func.count().desc(), Article.published_at.desc(), Article.id.desc()),
+            )
+            .label("rank"),
+        )
+        .join(
+            other,
+            and_(other.c.topic_id == mine.c.topic_id, other.c.article_id != mine.c.article_id),
+        )
+        .join(Article, and_(Article.id == other.c.article_id, published()))
+        .where(mine.c.article_id.in_(ids))
+        .group_by(mine.c.article_id, other.c.article_id, Article.published_at, Article.id)
+        .subquery()
+    )
+    curated = select(
+        RelatedLink.article_id.label("source_id"),
+        literal(0).label("tier"),
+        RelatedLink.position.label("rank"),
+        RelatedLink.id.label("link_id"),
+        RelatedLink.target_article_id.label("target_id"),
+        RelatedLink.url.label("url"),
+        RelatedLink.title.label("title"),
+        RelatedLink.label.label("label"),
+        RelatedLink.excerpt.label("excerpt"),
+    ).where(RelatedLink.article_id.in_(ids))
+    candidates = select(
+        ranked.c.source_id,
+        literal(1),
+        ranked.c.rank,
+        null(),
+        ranked.c.candidate_id,
+        null(),
+        null(),
+        null(),
+        null(),
+    ).where(ranked.c.rank <= bindparam("depth"))
+    both = union_all(curated, candidates).subquery()
+    return select(both).order_by(both.c.source_id, both.c.tier, both.c.rank)
+
+
+async def related_of_articles(
+    *, session: AsyncSession, article_ids: Sequence[int], depth: int = 40
+) -> dict[int, RelatedCandidates]:
+    """Curated links and topic-sharing candidates for many articles, in one statement.
+
+    Candidates are ids only (up to `depth` each): callers load the few they show.
+    """
+    rows = await session.execute(_related_statement(), {"ids": list(article_ids), "depth": depth})
+    links: dict[int, list[Any]] = defaultdict(list)
+    ranked_ids: dict[int, list[int]] = defaultdict(list)
+    for row in rows:
+        if row.tier == 0:
+            links[row.source_id].append(row)
+        else:
+            ranked_ids[row.source_id].append(row.target_id)
+    return {
+        source: RelatedCandidates(links.get(source, []), ranked_ids.get(source, []))
+        for source in set(links) | set(ranked_ids)
+    }
+
+
+async def quotes_of_experts(
+    *, session: AsyncSession, expert_ids: Sequence[int], limit: int
+) -> dict[int, list[Quote]]:
+    """Each expert's latest `limit` quotes in published articles, newest article first."""
+    newest_first = (Article.published_at.desc(), Article.id.desc(), Quote.position)
+    ranked = (
+        select(
+            Quote.id,
+            func.row_number()
+            .over(partition_by=Quote.expert_id, order_by=newest_first)
+            .label("rank"),
+        )
+        .join(Article, Article.id == Quote.article_id)
+        .where(Quote.expert_id.in_(expert_ids), published())
+        .subquery()
+    )
+    rows = await session.execute(
+        select(Quote)
+        .join(ranked, ranked.c.id == Quote.id)
+        .join(Article, Article.id == Quote.article_id)
+        .where(ranked.c.rank <= limit)
+        .order_by(Quote.expert_id, *newest_first)
+    )
+    out: dict[int, list[Quote]] = defaultdict(list)
+    for quote in rows.scalars():
+        out[quote.expert_id].append(quote)
+    return out
+
+
+async def quotes_by_ids(
+    *, session: AsyncSession, ids: Sequence[int], statuses: Statuses = PUBLISHED_ONLY
+) -> dict[int, Quote]:
+    """Quotes by id, only those in articles in `statuses` (published)."""
+    rows = await session.execute(
+        select(Quote)
+        .join(Article, Article.id == Quote.article_id)
+        .where(Quote.id.in_(ids), visible(statuses))
+    )
+    return {quote.id: quote for quote in rows.scalars()}
+
+
+async def revisions_of_articles(
+    *, session: AsyncSession, article_ids: Sequence[int], limit: int
+) -> dict[int, list[ArticleRevision]]:
+    """Each article's latest `limit` revisions, newest first (one statement)."""
+    ranked = (
+        select(
+            ArticleRevision.id,
+            func.row_number()
+            .over(
+                partition_by=ArticleRevision.article_id,
+                order_by=ArticleRevision.version.desc(),
+            )
+            .label("rank"),
+        )
+        .where(ArticleRevision.article_id.in_(article_ids))
+        .subquery()
+    )
+    rows = await session.execute(
+        select(ArticleRevision)
+        .join(ranked, ranked.c.id == ArticleRevision.id)
+        .where(ranked.c.rank <= limit)
+        .order_by(ArticleRevision.article_id, ArticleRevision.version.desc())
+    )
+    out: dict[int, list[ArticleRevision]] = defaultdict(list)
+    for revision in rows.scalars():
+        assert revision.article_id is not None
+        out[revision.article_id].append(revision)
+    return out
