@@ -6,9 +6,9 @@ costs 50 (the SQL it runs on its own, where objects are fetched in batches: meas
 times what each edge selects; edges and `pageInfo` come with it for free. A list costs
 its size times what each item selects: `relatedPosts(first:)`, `revisions(first:)` and
 `quotes(first:)` by their argument, other lists by the expected sizes below. Scalars are
-free, except the large texts in `FIELD_COSTS`. A `search` costs 200 more (it ranks every
-match), each mutation 10 more. Variables count with the values sent; fields skipped by
-`@skip`/`@include` count nothing; on an interface, the costliest type counts.
+free, except the large texts in `FIELD_COSTS`. A `search` costs 200 more (it counts every
+match and ranks up to 200), each mutation 10 more. Variables count with the values sent;
+fields skipped by `@skip`/`@include` count nothing; on an interface, the costliest type counts.
 """
 
 from __future__ import annotations
