@@ -156,12 +156,13 @@ async def references_of_articles(
 
 
 @dataclass(frozen=True)
-class RelatedCandidates:
-    """An article's curated links (in order) and, after them, the ids of other published
-    articles ranked by topics shared with it."""
+class Related:
+    """An article's related posts as stored and ranked: its curated links in order, each
+    with its target article if that is published (else None), then other published
+    articles ranked by topics shared with it (curated targets left out)."""
 
-    links: list[Any]  # rows: link_id, target_id, url, title, label, excerpt
-    ranked_ids: list[int]
+    links: list[tuple[Any, Article | None]]  # (row: link_id, target_id, url, title, ...)
+    ranked: list[Article]
 
 
 @cache
@@ -170,6 +171,14 @@ def _related_statement() -> Any:
     ids = bindparam("ids", expanding=True)
     mine = ArticleTopic.__table__.alias("mine")
     other = ArticleTopic.__table__.alias("other")
+    curated_target = (
+        select(RelatedLink.id)
+        .where(
+            RelatedLink.article_id == mine.c.article_id,
+            RelatedLink.target_article_id == other.c.article_id,
+        )
+        .exists()
+    )
     ranked = (
         select(
             mine.c.article_id.label("source_id"),
@@ -186,7 +195,7 @@ def _related_statement() -> Any:
             and_(other.c.topic_id == mine.c.topic_id, other.c.article_id != mine.c.article_id),
         )
         .join(Article, and_(Article.id == other.c.article_id, published()))
-        .where(mine.c.article_id.in_(ids))
+        .where(mine.c.article_id.in_(ids), ~curated_target)
         .group_by(mine.c.article_id, other.c.article_id, Article.published_at, Article.id)
         .subquery()
     )
@@ -213,27 +222,32 @@ def _related_statement() -> Any:
         null(),
     ).where(ranked.c.rank <= bindparam("depth"))
     both = union_all(curated, candidates).subquery()
-    return select(both).order_by(both.c.source_id, both.c.tier, both.c.rank)
+    # The articles shown come in the same statement (without their text), published only.
+    return (
+        select(both, Article)
+        .outerjoin(Article, and_(Article.id == both.c.target_id, published()))
+        .options(*without_text())
+        .order_by(both.c.source_id, both.c.tier, both.c.rank)
+    )
 
 
 async def related_of_articles(
-    *, session: AsyncSession, article_ids: Sequence[int], depth: int = 40
-) -> dict[int, RelatedCandidates]:
-    """Curated links and topic-sharing candidates for many articles, in one statement.
-
-    Candidates are ids only (up to `depth` each): callers load the few they show.
-    """
+    *, session: AsyncSession, article_ids: Sequence[int], depth: int
+) -> dict[int, Related]:
+    """Related posts of many articles, in one statement: every curated link, and up to
+    `depth` topic-sharing articles each."""
     rows = await session.execute(_related_statement(), {"ids": list(article_ids), "depth": depth})
-    links: dict[int, list[Any]] = defaultdict(list)
-    ranked_ids: dict[int, list[int]] = defaultdict(list)
+    links: dict[int, list[tuple[Any, Article | None]]] = defaultdict(list)
+    ranked: dict[int, list[Article]] = defaultdict(list)
     for row in rows:
+        article = row[-1]
         if row.tier == 0:
-            links[row.source_id].append(row)
-        else:
-            ranked_ids[row.source_id].append(row.target_id)
+            links[row.source_id].append((row, article))
+        elif article is not None:
+            ranked[row.source_id].append(article)
     return {
-        source: RelatedCandidates(links.get(source, []), ranked_ids.get(source, []))
-        for source in set(links) | set(ranked_ids)
+        source: Related(links.get(source, []), ranked.get(source, []))
+        for source in set(links) | set(ranked)
     }
 
 

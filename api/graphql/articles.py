@@ -313,22 +313,13 @@ class Article(graphene.ObjectType):
     ) -> list[RelatedPost]:
         if not 0 <= first <= MAX_RELATED:
             raise bad_input(PageError("first", f"must be between 0 and {MAX_RELATED}"))
-        loaders = _loaders(info)
-        related = await loaders.related_by_article_id.load(parent.id)
-        curated_ids = [link.target_id for link in related.links if link.target_id is not None]
-        spare = [i for i in related.ranked_ids if i not in curated_ids][:first]
-        # One batched load for every target shown: curated ones and topic-sharing ones.
-        found = await loaders.article_by_id.load_many(curated_ids + spare)
-        articles = dict(zip(curated_ids + spare, found, strict=True))
+        related = await _loaders(info).related_by_article_id.load((parent.id, first))
         posts = []
-        for link in related.links:
-            target = articles.get(link.target_id) if link.target_id is not None else None
+        for link, target in related.links:
             if link.target_id is not None and target is None:
                 continue  # a link to an article that is not published leads nowhere
             posts.append(_related_post(link, target, info))
-        for candidate in spare:
-            if articles.get(candidate) is not None:
-                posts.append(_related_post(None, articles[candidate], info))
+        posts += [_related_post(None, article, info) for article in related.ranked]
         return posts[:first]
 
     def resolve_review(parent: ArticleRow, info: GraphQLResolveInfo) -> Any:

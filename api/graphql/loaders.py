@@ -91,10 +91,8 @@ class Loaders:
         self.references_by_article_id = loader(
             lambda s, k: lookups.references_of_articles(session=s, article_ids=k), list
         )
-        self.related_by_article_id = loader(
-            lambda s, k: lookups.related_of_articles(session=s, article_ids=k),
-            lookups.RelatedCandidates([], []),
-        )
+        # Keyed by (article id, how many): the batch ranks as many as the largest asks.
+        self.related_by_article_id = _RelatedLoader(context, self)
         self.quotes_by_article_id = _QuotesLoader(context, self)
         # Keyed by (expert id, how many): the batch fetches as many as the largest asks.
         self.quotes_by_expert_id = loader(_quotes_of_experts, list)
@@ -133,6 +131,36 @@ class _PrimingLoader(_Loader):
             if row is not None:
                 for loader in self.by_id:
                     loader.prime(row.id, row)
+        return results
+
+
+class _RelatedLoader(_Loader):
+    """Related posts come with the articles they show, which primes the article loaders."""
+
+    def __init__(self, context: SessionSource, loaders: Loaders) -> None:
+        super().__init__(context, self._fetch, lookups.Related([], []))
+        self.loaders = loaders
+
+    @staticmethod
+    async def _fetch(session: Any, keys: Sequence[tuple[int, int]]) -> dict[Any, Any]:
+        depth = max(first for _, first in keys)
+        ids = sorted({i for i, _ in keys})
+        found = await lookups.related_of_articles(session=session, article_ids=ids, depth=depth)
+        empty = lookups.Related([], [])
+        return {
+            (i, first): lookups.Related(
+                found.get(i, empty).links, found.get(i, empty).ranked[:first]
+            )
+            for i, first in keys
+        }
+
+    async def batch_load_fn(self, keys: Sequence[Any]) -> list[Any]:
+        results = await super().batch_load_fn(keys)
+        for related in results:
+            shown = [a for _, a in related.links if a is not None] + related.ranked
+            for article in shown:
+                for loader in (self.loaders.article_by_id, self.loaders.any_article_by_id):
+                    loader.prime(article.id, article)
         return results
 
 

@@ -109,8 +109,8 @@ def test_article_page_statements_are_bounded(big_api: Api) -> None:
 
     count = big_api.statements(ARTICLE_PAGE, {"slug": "magnesium-for-chronic-pain"})
 
-    # article, topics, quotes with experts, curated links, references, topic-sharing fallback
-    assert count <= 6
+    # article, topics, quotes with experts, references, related posts with their articles
+    assert count <= 5
 
 
 def test_the_list_is_counted_only_when_totalcount_is_asked_for(big_api: Api) -> None:
