@@ -2,12 +2,14 @@
 
 For SQLite and PostgreSQL: 1,000 synthetic articles (bench/synthetic.py) plus the seed are
 loaded, `healthcontent serve` runs one uvicorn worker (uvloop, httptools), and wrk drives the
-article-page query and the list-20 query. Next to it, in the same run, bench/static_app.py
-serves the very same response bytes: the ceiling for this stack. Prints a table and saves
-bench/results/api_load.json.
+article-page query, the list-20 query, a topic page and a search (the last two are the
+README's examples/TopicPage.graphql and SearchArticles.graphql). Next to it, in the same
+run, bench/static_app.py serves the very same response bytes: the ceiling for this stack.
+Prints a table and saves bench/results/api_load.json. Needs wrk (`apt-get install wrk`).
 
     .venv/bin/python bench/api_load.py [--duration 10] [--databases sqlite,postgresql]
     .venv/bin/python bench/api_load.py --scale 100000   # the large-database cases (bench/scale.py)
+    .venv/bin/python bench/api_load.py --soak 100000    # one worker's RSS across 100,000 requests
 """
 
 from __future__ import annotations
@@ -52,9 +54,19 @@ ARTICLE_PAGE = """query ArticlePage($slug: String!) { article(slug: $slug) {
   review { reviewedAt } references { number key title doi } jsonLd } }"""
 LIST_20 = """query List { articles(first: 20) { totalCount pageInfo { hasNextPage endCursor }
   edges { node { slug title summary readingTimeMinutes publishedAt topics { slug name } } } } }"""
+_EXAMPLES = ROOT / "examples"
 QUERIES = {
     "article page": {"query": ARTICLE_PAGE, "variables": {"slug": "article-7"}},
     "list 20": {"query": LIST_20},
+    # The README's own operations: a topic's page (subtopics included) and a search.
+    "topic page": {
+        "query": (_EXAMPLES / "TopicPage.graphql").read_text(),
+        "variables": {"slug": "topic-3"},
+    },
+    "search": {
+        "query": (_EXAMPLES / "SearchArticles.graphql").read_text(),
+        "variables": {"search": "magnesium pain", "first": 20},
+    },
 }
 
 
@@ -119,6 +131,13 @@ def _wrk(port: int, payload: dict, duration: int, workdir: Path) -> dict:
     }
 
 
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
 def _measure(port: int, pid: int, payload: dict, duration: int, workdir: Path) -> dict:
     _wrk(port, payload, 2, workdir)  # warm up: caches, connections, JIT-free but still
     cpu = _cpu_seconds(pid)
@@ -126,7 +145,41 @@ def _measure(port: int, pid: int, payload: dict, duration: int, workdir: Path) -
     result["cpu_ms_per_request"] = round(
         (_cpu_seconds(pid) - cpu) * 1000 / max(result["requests"], 1), 3
     )
+    result["rss_mb"] = _rss_mb(pid)
     return result
+
+
+def _soak(total: int, workdir: Path) -> None:
+    """RSS of one worker (PostgreSQL) every ~10% of `total` list-20 and page requests."""
+    content = write_content(workdir / "content", 1000)
+    with fresh_database("postgresql", workdir) as url:
+        upgrade(url)
+        asyncio.run(_load(url, content))
+        port = _free_port()
+        env = {"DATABASE_URL": url, **UNLIMITED}
+        server = _serve(["api.cli", "serve", "--port", str(port)], env)
+        samples = []
+        try:
+            _wait(port)
+            done, step = 0, max(total // 10, 1)
+            samples.append({"requests": 0, "rss_mb": _rss_mb(server.pid)})
+            while done < total:
+                for name in ("list 20", "article page"):
+                    # Runs of 5 s until this step's share of requests is done.
+                    target = done + step // 2
+                    while done < target:
+                        ran = _wrk(port, QUERIES[name], 5, workdir)["requests"]
+                        if ran == 0 or server.poll() is not None:
+                            raise SystemExit(f"the server stopped answering after {done}")
+                        done += ran
+                samples.append({"requests": done, "rss_mb": _rss_mb(server.pid)})
+                print(json.dumps(samples[-1]), flush=True)
+        finally:
+            server.terminate()
+            server.wait()
+    out = ROOT / "bench" / "results" / "soak.json"
+    out.write_text(json.dumps({"date": time.strftime("%Y-%m-%d"), "samples": samples}, indent=2))
+    print(f"saved {out}")
 
 
 async def _load(url: str, content: Path) -> None:
@@ -172,7 +225,14 @@ def main() -> None:
         "--scale", type=int, help="instead: the large-database cases at this many articles"
     )
     parser.add_argument("--repeat", type=int, default=30, help="with --scale: calls per case")
+    parser.add_argument(
+        "--soak", type=int, help="instead: RSS of one worker across this many requests"
+    )
     args = parser.parse_args()
+    if args.soak:
+        with tempfile.TemporaryDirectory() as tmp:
+            _soak(args.soak, Path(tmp))
+        return
     if args.scale:
         _scale(args.scale, args.repeat)
         return
@@ -232,7 +292,8 @@ def main() -> None:
                     print(
                         f"{database:<10} {name:<12} {api['req_per_s']:>7.0f} req/s "
                         f"p50 {api['p50_ms']:.1f} ms p99 {api['p99_ms']:.1f} ms "
-                        f"{api['cpu_ms_per_request']:.2f} ms CPU/req {statements} SQL | "
+                        f"{api['cpu_ms_per_request']:.2f} ms CPU/req {statements} SQL "
+                        f"{api['rss_mb']:.0f} MB | "
                         f"static {ceiling['req_per_s']:.0f} req/s "
                         f"({ceiling['cpu_ms_per_request']:.2f} ms CPU/req)",
                         flush=True,

@@ -53,7 +53,7 @@ class Search:
             select(Article.id)
             .where(self.matches, *filters)
             .order_by(*(column.desc() for column in newest))
-            .limit(RANK_WINDOW)
+            .limit(literal_column(str(RANK_WINDOW)))  # literal: see the probe's LIMIT
         )
         if self._dialect == "sqlite":
             index = literal_column("article_search")

@@ -41,7 +41,8 @@ _ORDER = {
     Order.NEWEST: "Most recently published first.",
     Order.OLDEST: "Earliest published first.",
     Order.TITLE: "By title, A to Z.",
-    Order.RELEVANCE: "Best match first (with `search` only).",
+    Order.RELEVANCE: "Best match first, among the 200 newest matches (with `search` only; "
+    "`totalCount` counts every match, other orders page through them all).",
 }
 MAX_RELATED = 20  # the most `relatedPosts` gives at once
 # graphene asks the callable for the type's description (None) and each value's.
@@ -553,7 +554,11 @@ def _prefetch(
 
     async def prefetch(rows: list[Any]) -> None:
         ids = [row.id for row in rows]
-        await asyncio.gather(*(getattr(loaders, name).load_many(ids) for name in wanted))
+        # A failed load fails only the fields that ask for it (as without the plan), not the
+        # list or the article: the loader forgets failed keys, so those fields load again.
+        await asyncio.gather(
+            *(getattr(loaders, name).load_many(ids) for name in wanted), return_exceptions=True
+        )
 
     return prefetch
 
