@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Float,
     Integer,
+    String,
     Subquery,
     bindparam,
     column,
@@ -64,7 +66,9 @@ class Search:
                 )
                 .where(
                     index.op("MATCH")(bindparam("match", self._terms)),
-                    _FTS.c.rowid.in_(window),
+                    # `+ 0`: as a constraint on rowid, FTS5 would run the whole MATCH once per
+                    # id in the window (36 ms for 200); this way it runs once (1.5 ms).
+                    (_FTS.c.rowid + 0).in_(window),
                 )
                 .subquery("search")
             )
@@ -82,16 +86,25 @@ _VECTOR = literal_column("article.search_vector")
 _FTS = table("article_search", column("rowid", Integer))  # SQLite's FTS5 index
 
 
-def _parsed(terms: str) -> Any:
-    # Parsed once (a materialized CTE), not once per row, whatever plan PostgreSQL picks. Its
-    # value unknown when planning, PostgreSQL finds matches through the GIN index (a bitmap),
-    # never by walking the newest-first index and testing every article's vector.
+def _parsed(terms: Any) -> Any:
+    # Parsed once (a materialized CTE), not once per row, whatever plan PostgreSQL picks.
     cte = (
         select(func.to_tsquery(literal_column("'english'::regconfig"), terms).label("query"))
         .cte("search_query")
         .prefix_with("MATERIALIZED")
     )
     return select(cte.c.query).scalar_subquery()
+
+
+@cache
+def _probe(dense: int) -> Any:
+    """How many articles match `:terms`, counting no further than `dense`: its query unknown
+    when planning and no order asked, PostgreSQL counts through the GIN index. Built once."""
+    matched = _VECTOR.op("@@")(_parsed(bindparam("terms", type_=String)))
+    # A literal LIMIT: as a parameter, the generic plan PostgreSQL settles on after five runs
+    # could not know the limit is small, and read every article instead.
+    limited = select(Article.id).where(matched).limit(literal_column(str(dense)))
+    return select(func.count()).select_from(limited.subquery())
 
 
 # PostgreSQL's planner cannot tell a rare word from a common one when planning, and either
@@ -126,14 +139,10 @@ async def search(session: AsyncSession, query: str) -> Search:
         matches = Article.id.in_(found.bindparams(match=terms).columns(rowid=Integer))
         return Search(matches, dialect, terms)
     terms = " & ".join([*words[:-1], f"{words[-1]}:*"])  # words are \w+: nothing to escape
+    found = await session.execute(_probe(DENSE_MATCHES), {"terms": terms})
     parsed = _parsed(terms)
     matched = _VECTOR.op("@@")(parsed)
-    probe = select(func.count()).select_from(
-        # A literal LIMIT: as a parameter, the generic plan PostgreSQL settles on after five
-        # runs could not know the limit is small, and read every article instead.
-        select(Article.id).where(matched).limit(literal_column(str(DENSE_MATCHES))).subquery()
-    )
-    if (await session.execute(probe)).scalar_one() >= DENSE_MATCHES:
+    if found.scalar_one() >= DENSE_MATCHES:
         return Search(matched, dialect, terms, parsed)
     # Few matches: collect them through the index first, then order and filter those.
     ids = select(Article.id).where(matched).cte("search_matches").prefix_with("MATERIALIZED")
