@@ -1,34 +1,30 @@
-"""Articles: the type, its sections, review, references, related posts and JSON-LD; queries."""
+"""Articles' GraphQL types: the article, its sections, review, references, related posts and
+revisions (JSON-LD in article_json_ld.py, queries in article_queries.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import graphene
 from graphene.utils.str_converters import to_camel_case
-from graphql import GraphQLError, GraphQLResolveInfo
+from graphql import GraphQLResolveInfo
 
+from api.graphql.article_json_ld import json_ld
 from api.graphql.loaders import MAX_REVISIONS, when_loaded
 from api.graphql.relay import (
     Node,
     bad_input,
     connection_types,
-    page_arguments,
-    paged,
-    selected,
 )
 from api.graphql.scalars import JSONString
-from schema import lists, lookups, visibility
+from schema import lookups
 from schema.keys import Scope
 from schema.lists import ArticleOrder as Order
 from schema.pagination import PageError
 from schema.tables import Article as ArticleRow
 from schema.tables import ArticleStatus as StatusEnum
 from schema.tables import RevisionAction as RevisionActionEnum
-from schema.tables import TopicKind
 
 _STATUS = {
     None: "Where an article is in its life.",
@@ -64,6 +60,10 @@ class BodyFormat(graphene.Enum):
             BodyFormat.MARKDOWN: "The CommonMark source editors wrote.",
             BodyFormat.TEXT: "Plain text, headings included.",
         }[self]
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _loaders(info: GraphQLResolveInfo) -> Any:
@@ -330,7 +330,7 @@ class Article(graphene.ObjectType):
         return when_loaded(_loaders(info).references_by_article_id.load(parent.id), _same)
 
     async def resolve_json_ld(parent: ArticleRow, info: GraphQLResolveInfo) -> dict[str, Any]:
-        return await _json_ld(parent, info)  # JSONString serializes it
+        return await json_ld(parent, article_url(parent, info), info)  # JSONString serializes
 
     async def resolve_revisions(
         parent: ArticleRow, info: GraphQLResolveInfo, first: int
@@ -413,223 +413,6 @@ def _related_post(link: Any, target: ArticleRow | None, info: GraphQLResolveInfo
     )
 
 
-_SCHEMA_TYPES = {
-    TopicKind.CONDITION: "MedicalCondition",
-    TopicKind.SUPPLEMENT: "DietarySupplement",
-    TopicKind.SYMPTOM: "MedicalSignOrSymptom",
-    TopicKind.GENERAL: "Thing",
-}
-
-
-async def _json_ld(article: ArticleRow, info: GraphQLResolveInfo) -> dict[str, Any]:
-    loaders = _loaders(info)
-    url = article_url(article, info)
-    data: dict[str, Any] = {
-        "@context": "https://schema.org",
-        "@type": "MedicalWebPage",
-        "headline": article.title,
-        "name": article.title,
-        "url": url,
-        "mainEntityOfPage": url,
-        "dateModified": article.updated_at.isoformat(),
-        "publisher": {"@type": "Organization", "name": info.context.settings.publisher_name},
-        "wordCount": article.word_count,
-    }
-    if article.summary:
-        data["description"] = article.summary
-    if article.published_at:
-        data["datePublished"] = article.published_at.isoformat()
-    if article.hero_image_url:
-        data["image"] = article.hero_image_url
-    topics = await loaders.topics_by_article_id.load(article.id)
-    if topics:
-        data["about"] = [
-            {"@type": _SCHEMA_TYPES[TopicKind(t.kind)], "name": t.name} for t, _ in topics
-        ]
-    if article.reviewer_id is not None and article.reviewed_at is not None:
-        reviewer = await loaders.expert_by_id.load(article.reviewer_id)
-        data["lastReviewed"] = article.reviewed_at.isoformat()
-        data["reviewedBy"] = _person(reviewer)
-    references = await loaders.references_by_article_id.load(article.id)
-    if references:
-        data["citation"] = [_citation(r) for r in references]
-    return data
-
-
-def _person(expert: Any) -> dict[str, Any]:
-    person: dict[str, Any] = {"@type": "Person", "name": expert.name}
-    if expert.honorific:
-        person["honorificPrefix"] = expert.honorific
-    if expert.credentials:
-        person["honorificSuffix"] = expert.credentials
-    if expert.specialty:
-        person["knowsAbout"] = expert.specialty
-    if expert.affiliation:
-        person["affiliation"] = expert.affiliation
-    if expert.profile_url:
-        person["url"] = expert.profile_url
-    return person
-
-
-def _citation(reference: Any) -> dict[str, Any]:
-    citation: dict[str, Any] = {"@type": "CreativeWork", "name": reference.title}
-    if reference.url:
-        citation["url"] = reference.url
-    same_as = []
-    if reference.doi:
-        same_as.append(f"https://doi.org/{reference.doi}")
-    if reference.pubmed_id:
-        same_as.append(f"https://pubmed.ncbi.nlm.nih.gov/{reference.pubmed_id}/")
-    if same_as:
-        citation["sameAs"] = same_as
-    if reference.year:
-        citation["datePublished"] = str(reference.year)
-    if reference.publisher:
-        citation["publisher"] = reference.publisher
-    return citation
-
-
 ArticleEdge, ArticleConnection = connection_types(
     "api.graphql.articles.Article", "A page of articles (Relay cursor connection)."
 )
-
-
-def article_list_arguments() -> dict[str, Any]:
-    return {
-        **page_arguments(),
-        "search": graphene.String(
-            description="Full-text search of title, summary and body (stemmed, ranked). "
-            "Any text is safe: quotes and operators are treated as words."
-        ),
-        "order_by": ArticleOrder(
-            description="Default: RELEVANCE when searching, NEWEST otherwise."
-        ),
-        "status": graphene.List(
-            graphene.NonNull(ArticleStatus),
-            description="Only articles in these statuses (default: PUBLISHED). Anything "
-            "else needs a key with the `preview` scope. Drafts without a date sort by "
-            "creation.",
-        ),
-    }
-
-
-def _statuses(info: GraphQLResolveInfo, asked: list[Any] | None) -> visibility.Statuses:
-    if asked is None:
-        return visibility.PUBLISHED_ONLY
-    statuses = frozenset(StatusEnum(getattr(s, "value", s)) for s in asked)
-    if not statuses:
-        raise GraphQLError(
-            "status: give at least one status", extensions={"code": "BAD_USER_INPUT"}
-        )
-    if statuses != visibility.PUBLISHED_ONLY:
-        info.context.caller.require(Scope.PREVIEW, "Listing unpublished articles")
-    return statuses
-
-
-def _same(value: Any) -> Any:
-    return value
-
-
-# What an article list's nodes may select, and the loader that answers it for a whole page.
-_AHEAD = {
-    "topics": "topics_by_article_id",
-    "primaryTopic": "topics_by_article_id",
-    "quotes": "quotes_by_article_id",
-    "experts": "quotes_by_article_id",
-    "references": "references_by_article_id",
-}
-
-
-def _prefetch(
-    info: GraphQLResolveInfo, path: tuple[str, ...] = ("edges", "node")
-) -> Callable[[list[Any]], Awaitable[Any]] | None:
-    """Loads, for all the articles at once, the relations selected at `path` under the field
-    being resolved: their fields then answer synchronously (`when_loaded`) instead of each
-    awaiting its own load."""
-    names = selected(info, path)
-    wanted = sorted({_AHEAD[name] for name in names if name in _AHEAD})
-    if not wanted:
-        return None
-    loaders = _loaders(info)
-
-    async def prefetch(rows: list[Any]) -> None:
-        ids = [row.id for row in rows]
-        # A failed load fails only the fields that ask for it (as without the plan), not the
-        # list or the article: the loader forgets failed keys, so those fields load again.
-        await asyncio.gather(
-            *(getattr(loaders, name).load_many(ids) for name in wanted), return_exceptions=True
-        )
-
-    return prefetch
-
-
-async def article_connection(
-    info: GraphQLResolveInfo,
-    args: dict[str, Any],
-    *,
-    topic_id: int | None = None,
-    expert_id: int | None = None,
-) -> Any:
-    search = args.get("search")
-    default = Order.RELEVANCE if search is not None else Order.NEWEST
-    statuses = _statuses(info, args.get("status"))
-    return await paged(
-        info,
-        ArticleConnection,
-        args,
-        prefetch=_prefetch(info),
-        fetch=lambda session, page: lists.article_page(
-            session=session,
-            page=page,
-            order=Order(getattr(args.get("order_by"), "value", None) or default),
-            filters=lists.article_filter(topic_id=topic_id, expert_id=expert_id, statuses=statuses),
-            search=search,
-            statuses=statuses,
-        ),
-    )
-
-
-class ArticleQueries(graphene.ObjectType):
-    """Article lookups and lists."""
-
-    article = graphene.Field(
-        Article,
-        slug=graphene.String(required=True, description="The article's slug."),
-        preview=graphene.Boolean(
-            default_value=False,
-            description="Also find drafts and archived articles (needs a key with the "
-            "`preview` scope).",
-        ),
-        description="A published article by slug (any status with `preview`); null if there "
-        "is none.",
-    )
-    articles = graphene.Field(
-        ArticleConnection,
-        required=True,
-        topic=graphene.String(description="Only articles about this topic slug or its subtopics."),
-        expert=graphene.String(description="Only articles quoting or reviewed by this expert."),
-        description="Published articles (other statuses with `status` and a preview key), "
-        "a page at a time.",
-        **article_list_arguments(),
-    )
-
-    async def resolve_article(root: Any, info: GraphQLResolveInfo, slug: str, preview: bool) -> Any:
-        if preview:
-            info.context.caller.require(Scope.PREVIEW, "`preview: true`")
-            article = await _loaders(info).any_article_by_slug.load(slug)
-        else:
-            article = await _loaders(info).article_by_slug.load(slug)
-        prefetch = _prefetch(info, ())
-        if article is not None and prefetch is not None:
-            await prefetch([article])
-        return article
-
-    async def resolve_articles(root: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
-        topic_id = expert_id = None
-        if args.get("topic") is not None:
-            topic = await _loaders(info).topic_by_slug.load(args["topic"])
-            topic_id = topic.id if topic else -1
-        if args.get("expert") is not None:
-            expert = await _loaders(info).expert_by_slug.load(args["expert"])
-            expert_id = expert.id if expert else -1
-        return await article_connection(info, args, topic_id=topic_id, expert_id=expert_id)

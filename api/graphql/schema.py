@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import graphene
 
-from api.graphql.articles import Article, ArticleQueries
+from api.graphql.article_queries import ArticleQueries
+from api.graphql.articles import Article
 from api.graphql.experts import Expert, ExpertQueries, Quote
 from api.graphql.mutations import Mutation
 from api.graphql.relay import Node

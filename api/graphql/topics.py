@@ -7,7 +7,7 @@ from typing import Any
 import graphene
 from graphql import GraphQLResolveInfo
 
-from api.graphql.articles import article_connection, article_list_arguments
+from api.graphql.article_queries import article_connection, article_list_arguments
 from api.graphql.relay import (
     Node,
     connection_types,

@@ -1,0 +1,163 @@
+"""Article queries: `article(slug:)`, `articles(...)`, and the article lists of topics and
+experts, each loading ahead the relations its selection asks for."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import graphene
+from graphql import GraphQLError, GraphQLResolveInfo
+
+from api.graphql.articles import Article, ArticleConnection, ArticleOrder, ArticleStatus
+from api.graphql.relay import page_arguments, paged, selected
+from schema import lists, visibility
+from schema.keys import Scope
+from schema.lists import ArticleOrder as Order
+from schema.tables import ArticleStatus as StatusEnum
+
+
+def _loaders(info: GraphQLResolveInfo) -> Any:
+    return info.context.loaders
+
+
+def article_list_arguments() -> dict[str, Any]:
+    return {
+        **page_arguments(),
+        "search": graphene.String(
+            description="Full-text search of title, summary and body (stemmed, ranked). "
+            "Any text is safe: quotes and operators are treated as words."
+        ),
+        "order_by": ArticleOrder(
+            description="Default: RELEVANCE when searching, NEWEST otherwise."
+        ),
+        "status": graphene.List(
+            graphene.NonNull(ArticleStatus),
+            description="Only articles in these statuses (default: PUBLISHED). Anything "
+            "else needs a key with the `preview` scope. Drafts without a date sort by "
+            "creation.",
+        ),
+    }
+
+
+def _statuses(info: GraphQLResolveInfo, asked: list[Any] | None) -> visibility.Statuses:
+    if asked is None:
+        return visibility.PUBLISHED_ONLY
+    statuses = frozenset(StatusEnum(getattr(s, "value", s)) for s in asked)
+    if not statuses:
+        raise GraphQLError(
+            "status: give at least one status", extensions={"code": "BAD_USER_INPUT"}
+        )
+    if statuses != visibility.PUBLISHED_ONLY:
+        info.context.caller.require(Scope.PREVIEW, "Listing unpublished articles")
+    return statuses
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+# What an article list's nodes may select, and the loader that answers it for a whole page.
+_AHEAD = {
+    "topics": "topics_by_article_id",
+    "primaryTopic": "topics_by_article_id",
+    "quotes": "quotes_by_article_id",
+    "experts": "quotes_by_article_id",
+    "references": "references_by_article_id",
+}
+
+
+def _prefetch(
+    info: GraphQLResolveInfo, path: tuple[str, ...] = ("edges", "node")
+) -> Callable[[list[Any]], Awaitable[Any]] | None:
+    """Loads, for all the articles at once, the relations selected at `path` under the field
+    being resolved: their fields then answer synchronously (`when_loaded`) instead of each
+    awaiting its own load."""
+    names = selected(info, path)
+    wanted = sorted({_AHEAD[name] for name in names if name in _AHEAD})
+    if not wanted:
+        return None
+    loaders = _loaders(info)
+
+    async def prefetch(rows: list[Any]) -> None:
+        ids = [row.id for row in rows]
+        # A failed load fails only the fields that ask for it (as without the plan), not the
+        # list or the article: the loader forgets failed keys, so those fields load again.
+        await asyncio.gather(
+            *(getattr(loaders, name).load_many(ids) for name in wanted), return_exceptions=True
+        )
+
+    return prefetch
+
+
+async def article_connection(
+    info: GraphQLResolveInfo,
+    args: dict[str, Any],
+    *,
+    topic_id: int | None = None,
+    expert_id: int | None = None,
+) -> Any:
+    search = args.get("search")
+    default = Order.RELEVANCE if search is not None else Order.NEWEST
+    statuses = _statuses(info, args.get("status"))
+    return await paged(
+        info,
+        ArticleConnection,
+        args,
+        prefetch=_prefetch(info),
+        fetch=lambda session, page: lists.article_page(
+            session=session,
+            page=page,
+            order=Order(getattr(args.get("order_by"), "value", None) or default),
+            filters=lists.article_filter(topic_id=topic_id, expert_id=expert_id, statuses=statuses),
+            search=search,
+            statuses=statuses,
+        ),
+    )
+
+
+class ArticleQueries(graphene.ObjectType):
+    """Article lookups and lists."""
+
+    article = graphene.Field(
+        Article,
+        slug=graphene.String(required=True, description="The article's slug."),
+        preview=graphene.Boolean(
+            default_value=False,
+            description="Also find drafts and archived articles (needs a key with the "
+            "`preview` scope).",
+        ),
+        description="A published article by slug (any status with `preview`); null if there "
+        "is none.",
+    )
+    articles = graphene.Field(
+        ArticleConnection,
+        required=True,
+        topic=graphene.String(description="Only articles about this topic slug or its subtopics."),
+        expert=graphene.String(description="Only articles quoting or reviewed by this expert."),
+        description="Published articles (other statuses with `status` and a preview key), "
+        "a page at a time.",
+        **article_list_arguments(),
+    )
+
+    async def resolve_article(root: Any, info: GraphQLResolveInfo, slug: str, preview: bool) -> Any:
+        if preview:
+            info.context.caller.require(Scope.PREVIEW, "`preview: true`")
+            article = await _loaders(info).any_article_by_slug.load(slug)
+        else:
+            article = await _loaders(info).article_by_slug.load(slug)
+        prefetch = _prefetch(info, ())
+        if article is not None and prefetch is not None:
+            await prefetch([article])
+        return article
+
+    async def resolve_articles(root: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+        topic_id = expert_id = None
+        if args.get("topic") is not None:
+            topic = await _loaders(info).topic_by_slug.load(args["topic"])
+            topic_id = topic.id if topic else -1
+        if args.get("expert") is not None:
+            expert = await _loaders(info).expert_by_slug.load(args["expert"])
+            expert_id = expert.id if expert else -1
+        return await article_connection(info, args, topic_id=topic_id, expert_id=expert_id)
