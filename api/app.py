@@ -221,8 +221,7 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
     async def _answer(request: Request, context: RequestContext, limiter: Limiter) -> Response:
         """Who is calling, whether they are within their limit, then the GraphQL answer."""
         try:
-            async with context.session() as session:
-                context.caller = await identify(request, session)
+            context.caller = await context.read(lambda session: identify(request, session))
             failure = None
         except Unauthenticated as exc:
             context.caller = Caller(None, client_address(request))

@@ -6,18 +6,21 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api.access import Caller
 from api.graphql.loaders import Loaders
 from api.settings import ApiSettings
 from schema.db import interrupt
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -133,6 +136,21 @@ class RequestContext:
             raise RequestFinished(self.request_id) from None
         finally:
             self._users.discard(task)
+
+    async def read(self, fetch: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """`fetch(session)` in the request's session; once more, on a new connection, if the
+        connection turned out dead (the server restarted or failed over since it was last
+        checked: it is checked only after `IDLE_PING_S` idle). Reads only: safe to repeat."""
+        for attempt in (1, 2):
+            async with self.session() as session:
+                try:
+                    return await fetch(session)
+                except DBAPIError as error:
+                    if attempt == 2 or not error.connection_invalidated:
+                        raise
+                    await session.close()  # gives the dead connection up
+                    self._session = None
+        raise AssertionError("unreachable")
 
     async def release(self) -> None:
         """Give the connection back to the pool now (the session reopens if used again).

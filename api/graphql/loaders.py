@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 from graphene.utils.dataloader import DataLoader
@@ -17,9 +16,10 @@ MAX_REVISIONS = 100  # the most `article.revisions` gives at once
 
 
 class SessionSource(Protocol):
-    """What a loader needs of its request: the request's session, lent one task at a time."""
+    """What a loader needs of its request: reads in the request's session (lent one task at a
+    time, retried once on a connection found dead)."""
 
-    def session(self) -> AbstractAsyncContextManager[Any]: ...
+    def read(self, fetch: Callable[[Any], Awaitable[Any]]) -> Awaitable[Any]: ...
 
 
 Fetch = Callable[[Any, Sequence[Any]], Awaitable[dict[Any, Any]]]
@@ -37,8 +37,7 @@ class _Loader(DataLoader):  # type: ignore[misc]
         asked = [k for k in keys if not (isinstance(k, str) and "\x00" in k)]
         found: dict[Any, Any] = {}
         if asked:
-            async with self.context.session() as session:
-                found = await self.fetch(session, asked)
+            found = await self.context.read(lambda session: self.fetch(session, asked))
         default = self.default
         return [found.get(key, [] if default is list else default) for key in keys]
 

@@ -186,8 +186,8 @@ async def paged(
     becomes a BAD_USER_INPUT error naming the argument. `prefetch(rows)` then loads what the
     nodes' fields will ask for, so that they answer at once."""
     try:
-        async with info.context.session() as session:
-            page = await fetch(session, page_request(args, info))
+        request = page_request(args, info)
+        page = await info.context.read(lambda session: fetch(session, request))
     except PageError as error:
         raise bad_input(error) from None
     if prefetch is not None and page.rows:

@@ -278,3 +278,29 @@ def test_the_time_a_body_takes_to_arrive_is_not_the_requests(seeded: str) -> Non
                 answer += chunk
     assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
     assert b'"totalCount":2' in answer
+
+
+def test_a_connection_that_died_since_its_last_use_costs_no_request_an_error(
+    postgres: Any,
+) -> None:
+    # A restart or failover within the idle check's window (IDLE_PING_S) leaves the pool a
+    # dead connection; the read that finds it dead runs once more, on a new one.
+    url = _seeded_postgres(postgres)
+    settings = ApiSettings(database_url=url, db_pool_size=1)
+    with TestClient(create_app(settings)) as client:
+        article = {
+            "query": '{ article(slug: "magnesium-for-chronic-pain") { title topics { slug } } }'
+        }
+        first = client.post("/graphql", json=article)
+        assert first.status_code == 200 and "errors" not in first.json()
+        ended = query(
+            url,
+            "SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        assert ended[0]["n"] >= 1
+        again = client.post("/graphql", json=article)
+        assert again.status_code == 200, again.text
+        assert again.json() == first.json()
+        listed = client.post("/graphql", json={"query": "{ articles { totalCount } }"})
+        assert listed.json()["data"] == {"articles": {"totalCount": 2}}
