@@ -155,6 +155,54 @@ async def references_of_articles(
     return out
 
 
+@cache
+def _topics_and_references_statement() -> Any:
+    """Both lists in one statement: a union of (article, kind, position, topic or reference
+    id), each joined to its row. Built once."""
+    ids = bindparam("ids", expanding=True)
+    both = union_all(
+        select(
+            ArticleTopic.article_id.label("article_id"),
+            literal(0).label("kind"),
+            ArticleTopic.position.label("position"),
+            ArticleTopic.is_primary.label("is_primary"),
+            ArticleTopic.topic_id.label("topic_id"),
+            null().label("reference_id"),
+        ).where(ArticleTopic.article_id.in_(ids)),
+        select(
+            Reference.article_id,
+            literal(1),
+            Reference.position,
+            literal(False),
+            null(),
+            Reference.id,
+        ).where(Reference.article_id.in_(ids)),
+    ).subquery()
+    return (
+        select(both.c.article_id, both.c.is_primary, Topic, Reference)
+        .select_from(both)
+        .outerjoin(Topic, Topic.id == both.c.topic_id)
+        .outerjoin(Reference, Reference.id == both.c.reference_id)
+        .order_by(both.c.article_id, both.c.kind, both.c.position)
+    )
+
+
+async def topics_and_references_of_articles(
+    *, session: AsyncSession, article_ids: Sequence[int]
+) -> tuple[dict[int, list[tuple[Topic, bool]]], dict[int, list[Reference]]]:
+    """`topics_of_articles` and `references_of_articles` in one statement, for a page that
+    shows both (one round trip fewer)."""
+    rows = await session.execute(_topics_and_references_statement(), {"ids": list(article_ids)})
+    topics: dict[int, list[tuple[Topic, bool]]] = defaultdict(list)
+    references: dict[int, list[Reference]] = defaultdict(list)
+    for article_id, primary, topic, reference in rows:
+        if topic is not None:
+            topics[article_id].append((topic, primary))
+        elif reference is not None:
+            references[article_id].append(reference)
+    return topics, references
+
+
 @dataclass(frozen=True)
 class Related:
     """An article's related posts as stored and ranked: its curated links in order, each

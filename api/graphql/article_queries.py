@@ -80,13 +80,18 @@ def _prefetch(
         return None
     loaders = _loaders(info)
 
+    together = {"topics_by_article_id", "references_by_article_id"}
+    both = together <= set(wanted)  # one statement for the two (an article page)
+    alone = [name for name in wanted if not (both and name in together)]
+
     async def prefetch(rows: list[Any]) -> None:
         ids = [row.id for row in rows]
+        loads = [getattr(loaders, name).load_many(ids) for name in alone]
+        if both:
+            loads.append(loaders.topics_and_references(ids))
         # A failed load fails only the fields that ask for it (as without the plan), not the
-        # list or the article: the loader forgets failed keys, so those fields load again.
-        await asyncio.gather(
-            *(getattr(loaders, name).load_many(ids) for name in wanted), return_exceptions=True
-        )
+        # list or the article: those fields load again (a failed key is not kept).
+        await asyncio.gather(*loads, return_exceptions=True)
 
     return prefetch
 

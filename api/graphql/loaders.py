@@ -46,6 +46,8 @@ class Loaders:
     """One instance per request (cached results must never leak between callers)."""
 
     def __init__(self, context: SessionSource) -> None:
+        self._context = context
+
         def loader(fetch: Fetch, default: Any = None) -> _Loader:
             return _Loader(context, fetch, default)
 
@@ -105,6 +107,16 @@ class Loaders:
             ),
             list,
         )
+
+    async def topics_and_references(self, article_ids: Sequence[int]) -> None:
+        """Both relations of these articles in one statement (for a plan that needs both),
+        answering the topics and references loaders for them."""
+        topics, references = await self._context.read(
+            lambda s: lookups.topics_and_references_of_articles(session=s, article_ids=article_ids)
+        )
+        for article_id in article_ids:
+            self.topics_by_article_id.prime(article_id, topics.get(article_id, []))
+            self.references_by_article_id.prime(article_id, references.get(article_id, []))
 
 
 async def _quotes_of_experts(

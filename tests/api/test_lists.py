@@ -109,8 +109,8 @@ def test_article_page_statements_are_bounded(big_api: Api) -> None:
 
     count = big_api.statements(ARTICLE_PAGE, {"slug": "magnesium-for-chronic-pain"})
 
-    # article, topics, quotes with experts, references, related posts with their articles
-    assert count <= 5
+    # the article; its topics and references; quotes with experts; related posts with theirs
+    assert count <= 4
 
 
 def test_the_list_is_counted_only_when_totalcount_is_asked_for(big_api: Api) -> None:
@@ -161,3 +161,18 @@ def test_node_relations_answer_alike_however_they_are_selected(big_api: Api) -> 
     assert all(edge["node"]["topics"] for edge in direct["articles"]["edges"])
     # The page, its topics, its quotes with their experts: whatever the page size.
     assert big_api.statements(lists % f"edges {{ node {{ {fields} }} }}") == 3
+
+
+def test_topics_and_references_read_together_answer_as_read_apart(big_api: Api) -> None:
+    # Selected together, a page's topics and references come in one statement.
+    lists = "{ articles(first: 6) { edges { node { slug %s } } } }"
+    topics, references = "topics { slug } primaryTopic { slug }", "references { key number }"
+    together = big_api.data(lists % f"{topics} {references}")["articles"]["edges"]
+    apart = zip(
+        big_api.data(lists % topics)["articles"]["edges"],
+        big_api.data(lists % references)["articles"]["edges"],
+        strict=True,
+    )
+    assert [edge["node"] for edge in together] == [{**a["node"], **b["node"]} for a, b in apart]
+    assert any(edge["node"]["references"] for edge in together)
+    assert big_api.statements(lists % f"{topics} {references}") == 2
