@@ -55,13 +55,16 @@ def watch_engine(engine: AsyncEngine) -> None:
         context = _current.get()
         if context is not None:
             record.info["request"] = context
+            # Kept: at check-in an invalidated record no longer has its driver connection.
+            record.info["driver"] = record.driver_connection
             context.connections.add(record.driver_connection)
 
     @event.listens_for(engine.sync_engine, "checkin")
     def _checkin(_dbapi: Any, record: Any) -> None:
         context = record.info.pop("request", None)
+        driver = record.info.pop("driver", None)
         if context is not None:
-            context.connections.discard(record.driver_connection)
+            context.connections.discard(driver)
 
 
 @dataclass
@@ -146,10 +149,14 @@ class RequestContext:
                 try:
                     return await fetch(session)
                 except DBAPIError as error:
-                    if attempt == 2 or not error.connection_invalidated:
+                    if not error.connection_invalidated:
                         raise
-                    await session.close()  # gives the dead connection up
+                    # Give the dead connection up, so that no later read of this request
+                    # finds the session broken, whether or not this one is tried again.
+                    await session.close()
                     self._session = None
+                    if attempt == 2:
+                        raise
         raise AssertionError("unreachable")
 
     async def release(self) -> None:

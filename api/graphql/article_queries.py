@@ -54,17 +54,14 @@ def _statuses(info: GraphQLResolveInfo, asked: list[Any] | None) -> visibility.S
     return statuses
 
 
-def _same(value: Any) -> Any:
-    return value
-
-
-# What an article list's nodes may select, and the loader that answers it for a whole page.
+# What an article's fields may select, and the loaders that answer it for all rows at once.
 _AHEAD = {
-    "topics": "topics_by_article_id",
-    "primaryTopic": "topics_by_article_id",
-    "quotes": "quotes_by_article_id",
-    "experts": "quotes_by_article_id",
-    "references": "references_by_article_id",
+    "topics": ("topics_by_article_id",),
+    "primaryTopic": ("topics_by_article_id",),
+    "quotes": ("quotes_by_article_id",),
+    "experts": ("quotes_by_article_id",),
+    "references": ("references_by_article_id",),
+    "jsonLd": ("topics_by_article_id", "references_by_article_id"),
 }
 
 
@@ -75,7 +72,7 @@ def _prefetch(
     being resolved: their fields then answer synchronously (`when_loaded`) instead of each
     awaiting its own load."""
     names = selected(info, path)
-    wanted = sorted({_AHEAD[name] for name in names if name in _AHEAD})
+    wanted = sorted({loader for name in names for loader in _AHEAD.get(name, ())})
     if not wanted:
         return None
     loaders = _loaders(info)

@@ -26,7 +26,8 @@ Fetch = Callable[[Any, Sequence[Any]], Awaitable[dict[Any, Any]]]
 
 
 class _Loader(DataLoader):  # type: ignore[misc]
-    """Runs `fetch(session, keys)` in a session of its own; answers in key order."""
+    """Runs `fetch(session, keys)` as a read of the request (its session, lent to one task at
+    a time); answers in key order."""
 
     def __init__(self, context: SessionSource, fetch: Fetch, default: Any = None) -> None:
         super().__init__()

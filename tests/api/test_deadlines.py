@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from sqlalchemy import text
 from starlette.testclient import TestClient
 
 from api.app import create_app
@@ -304,3 +305,29 @@ def test_a_connection_that_died_since_its_last_use_costs_no_request_an_error(
         assert again.json() == first.json()
         listed = client.post("/graphql", json={"query": "{ articles { totalCount } }"})
         assert listed.json()["data"] == {"articles": {"totalCount": 2}}
+
+
+def test_a_read_whose_connection_dies_twice_leaves_the_request_able_to_read(
+    postgres: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The page's topics-and-references read loses its connection on both tries: that read
+    # fails, but no later read of the request finds a broken session (the fields load alone).
+    from schema import lookups
+
+    url = _seeded_postgres(postgres)
+    real = lookups.topics_and_references_of_articles
+
+    async def dies(*, session: Any, article_ids: Any) -> Any:
+        await session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+        return await real(session=session, article_ids=article_ids)
+
+    page = {
+        "query": '{ article(slug: "magnesium-for-chronic-pain") '
+        "{ title topics { slug } references { key } quotes { text } } }"
+    }
+    with TestClient(create_app(ApiSettings(database_url=url))) as client:
+        expected = client.post("/graphql", json=page).json()
+        monkeypatch.setattr(lookups, "topics_and_references_of_articles", dies)
+        answer = client.post("/graphql", json=page)
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == expected and "errors" not in expected
