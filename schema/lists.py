@@ -92,24 +92,26 @@ async def article_page(
     found = None
     if search is not None:
         found = await search_articles(session, search)
-        filters = [*filters, found.matches]
     elif order == ArticleOrder.RELEVANCE:
         raise PageError("orderBy", "RELEVANCE orders search results: give `search` too")
-    rows_of = select(Article).options(*without_text()).where(*filters)
+    matching = [*filters, found.matches] if found is not None else list(filters)
+    rows_of = select(Article).options(*without_text())
     if order == ArticleOrder.RELEVANCE:
         assert found is not None
+        # The ranked window is already the matches that pass the filters.
         scores = found.ranked(filters, _order_columns(ArticleOrder.NEWEST, statuses)[0])
         rows_of = rows_of.join(scores, scores.c.id == Article.id)
         columns, descending = [scores.c.score, Article.id], False
         shape: tuple[type, ...] = (float, int)
     else:
+        rows_of = rows_of.where(*matching)
         columns, descending = _order_columns(order, statuses)
         shape = _cursor_shape(order)
 
     return await keyset_page(
         session,
         rows_of=rows_of,
-        count_of=select(func.count()).select_from(Article).where(*filters),
+        count_of=select(func.count()).select_from(Article).where(*matching),
         columns=columns,
         descending=descending,
         kind=order.value,

@@ -158,13 +158,11 @@ class _RelatedLoader(_Loader):
         depth = max(first for _, first in keys)
         ids = sorted({i for i, _ in keys})
         found = await lookups.related_of_articles(session=session, article_ids=ids, depth=depth)
-        empty = lookups.Related([], [])
-        return {
-            (i, first): lookups.Related(
-                found.get(i, empty).links, found.get(i, empty).ranked[:first]
-            )
-            for i, first in keys
-        }
+        out = {}
+        for i, first in keys:
+            related = found.get(i) or lookups.Related([], [])
+            out[i, first] = lookups.Related(related.links, related.ranked[:first])
+        return out
 
     async def batch_load_fn(self, keys: Sequence[Any]) -> list[Any]:
         results = await super().batch_load_fn(keys)
