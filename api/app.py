@@ -29,6 +29,7 @@ from api.context import RequestContext, watch_engine
 from api.cost import CostModel
 from api.disconnect import ClientDisconnected
 from api.documents import DocumentCache
+from api.executor import Executor
 from api.graphql.schema import schema
 from api.http import Engine, Unavailable, handle, new_request_id, unavailable
 from api.limits import Limits
@@ -108,6 +109,11 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
         ),
         costs=CostModel(graphql_schema),
         limits=limits,
+        executor=Executor(
+            graphql_schema,
+            hide_suggestions=not settings.introspection,
+            check=settings.executor_check,
+        ),
     )
     deadline = settings.request_timeout_ms / 1000
     cleanups: set[asyncio.Task[None]] = set()  # stopped requests still unwinding
@@ -313,7 +319,7 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
         middleware.append(
             Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
         )
-    return Starlette(
+    app = Starlette(
         middleware=middleware,
         routes=[
             Route("/graphql", graphql, methods=["GET", "HEAD", "POST"]),
@@ -324,3 +330,5 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
         ],
         lifespan=lifespan,
     )
+    app.state.executor = engine_parts.executor  # its counters: how many queries fell back
+    return app

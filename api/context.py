@@ -170,6 +170,16 @@ class RequestContext:
                 await self._session.close()
                 self._session = None
 
+    def snapshot(self) -> Callable[[], None]:
+        """How to put back what a run of the operation counts (for the executor's
+        differential check, whose second run must leave no trace)."""
+        statements = self.stats.sql_statements
+
+        def put_back() -> None:
+            self.stats.sql_statements = statements
+
+        return put_back
+
     def forget_loaded(self) -> None:
         """After a write: later reads in this request must not see what loaders cached."""
         self._loaders = None

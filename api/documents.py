@@ -24,6 +24,7 @@ from graphql import (
 from graphql.validation import OverlappingFieldsCanBeMergedRule
 
 from api.cost import CostModel, as_int
+from api.executor import Plans
 from api.limits import (
     BoundedOverlapRule,
     Limits,
@@ -57,9 +58,18 @@ class Prepared:
     cost_variables: frozenset[str] = frozenset()
     operations: dict[str | None, OperationDefinitionNode] = field(default_factory=dict)
     _costs: dict[Hashable, int] = field(default_factory=dict)
+    _plans: Plans | None = None
 
     def __post_init__(self) -> None:
         self._names = sorted(self.cost_variables)
+
+    @property
+    def plans(self) -> Plans:
+        """The document's execution plans (api/executor.py), made when first executed."""
+        assert self.document is not None
+        if self._plans is None:
+            self._plans = Plans(self.document)
+        return self._plans
 
     def operation(self, name: str | None) -> OperationDefinitionNode | None:
         """The operation `name` asks for; without a name, the only one there is."""

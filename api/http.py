@@ -13,12 +13,10 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from types import GeneratorType
 from typing import Any
 
 import orjson
-from graphql import ExecutionResult, GraphQLError, GraphQLSchema, OperationType, execute
-from graphql.pyutils import is_awaitable as any_awaitable
+from graphql import GraphQLError, GraphQLSchema, OperationType
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -27,25 +25,10 @@ from api.context import BodyClock, RequestContext
 from api.cost import CostModel, Uncountable
 from api.disconnect import cancelled_on_disconnect
 from api.documents import DocumentCache
+from api.executor import Executor
 from api.limits import LimitCode, Limits, limit_error, refuse_variables
 from api.ratelimit import Verdict
 from schema.db import is_unavailable
-
-_awaitable_types: dict[type, bool] = {}
-
-
-def is_awaitable(value: Any) -> bool:
-    """graphql-core's test, answered once per type: it runs for every field of a response,
-    and `hasattr(row, "__await__")` on an ORM row costs a failed attribute lookup each time."""
-    kind = type(value)
-    try:
-        return _awaitable_types[kind]
-    except KeyError:
-        if kind is GeneratorType:  # old generator-based coroutines: ask each one
-            return bool(any_awaitable(value))
-        answer = _awaitable_types[kind] = any_awaitable(value)
-        return answer
-
 
 log = logging.getLogger("healthcontent.http")
 
@@ -263,6 +246,7 @@ class Engine:
     documents: DocumentCache
     costs: CostModel
     limits: Limits
+    executor: Executor
 
 
 async def handle(
@@ -332,18 +316,15 @@ async def handle(
         return _response(body, 429, media_type, **verdict.headers())
 
     async with cancelled_on_disconnect(request):
-        result = execute(
-            engine.schema,
+        result = await engine.executor.execute(
             prepared.document,
+            operation,
+            prepared.plans,
             context_value=context,
             variable_values=graphql_request.variables,
             operation_name=graphql_request.operation_name,
-            hide_suggestions=not settings.introspection,
-            is_awaitable=is_awaitable,
+            restore=context.snapshot,
         )
-        if is_awaitable(result):
-            result = await result
-    assert isinstance(result, ExecutionResult)
     # Errors raised before execution (variables that do not coerce) carry no path: that is a
     # request error, answered without `data`. A field error that nulls the root has a path
     # and is an ordinary 200 response with `"data": null`.

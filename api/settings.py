@@ -26,6 +26,9 @@ class ApiSettings(Settings):
     debug: bool = False  # show unexpected errors' messages to clients (never in production)
     query_stats: bool = False  # add extensions.queryStats {sqlStatements, durationMs}
     document_cache_size: int = 512  # parsed and validated GraphQL documents kept
+    # Run every query through the fast executor and graphql-core both, and refuse (an
+    # error, logged) any difference in their answers. For tests: it doubles each query's work.
+    executor_check: bool = False
     # Connections kept open; requests beyond them wait for one rather than opening more
     # (opening and closing connections under load costs far more than waiting).
     db_pool_size: int = 10

@@ -29,6 +29,10 @@ TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 # No test takes more than a minute or two; one that hangs ends the run with every thread's
 # stack printed, instead of using up CI's time in silence.
 TEST_HANG_S = float(os.environ.get("TEST_HANG_S", "300"))
+# Every query of the suite runs through the fast executor and graphql-core both, and any
+# difference in their answers fails the test (api/executor.py; servers the tests start
+# inherit it).
+os.environ.setdefault("EXECUTOR_CHECK", "1")
 
 
 _HANG_OUTPUT = pytest.StashKey[int]()
@@ -169,3 +173,14 @@ def reachable_redis() -> str:
     finally:
         client.close()
     return TEST_REDIS_URL
+
+
+@pytest.fixture(autouse=True)
+def _executors_agree() -> Iterator[None]:
+    """No query of the test answered differently through the fast executor and graphql-core
+    (even where the test itself expected a failure)."""
+    from api.executor import MISMATCHES
+
+    before = len(MISMATCHES)
+    yield
+    assert MISMATCHES[before:] == [], "the executors disagreed"
