@@ -33,6 +33,7 @@ from api.executor import Executor
 from api.graphql.schema import schema
 from api.http import Engine, Unavailable, handle, new_request_id, unavailable
 from api.limits import Limits
+from api.persisted import PersistedQueries, load_manifest
 from api.ratelimit import Limiter, Verdict, create_limiter
 from api.settings import ApiSettings
 from schema.db import create_engine, dispose, is_sqlite, open_session, read_sessions
@@ -115,6 +116,8 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
             check=settings.executor_check,
         ),
     )
+    # Read at start: a manifest that is missing or stale stops the service from starting.
+    trusted = load_manifest(settings.trusted_documents) if settings.trusted_documents else None
     deadline = settings.request_timeout_ms / 1000
     cleanups: set[asyncio.Task[None]] = set()  # stopped requests still unwinding
 
@@ -139,6 +142,9 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
         app.state.engine = engine
         app.state.sessions = read_sessions(engine)
         app.state.limiter = create_limiter(settings.redis_url, settings.redis_prefix)
+        app.state.persisted = PersistedQueries(
+            trusted=trusted, redis_url=settings.redis_url, prefix=settings.redis_prefix
+        )
         try:
             yield
         finally:
@@ -146,6 +152,7 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
                 with suppress(Exception):
                     await task
             await app.state.limiter.close()
+            await app.state.persisted.close()
             await dispose(engine)
 
     async def graphql(request: Request) -> Response:
@@ -252,7 +259,13 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
             async def charge(cost: int) -> Verdict | None:
                 return await _spend(context.caller, limiter, cost)
 
-            response = await handle(request, engine=engine_parts, context=context, charge=charge)
+            response = await handle(
+                request,
+                engine=engine_parts,
+                context=context,
+                charge=charge,
+                persisted=request.app.state.persisted,
+            )
         if verdict is not None:
             response.headers.update(verdict.headers())
         return response

@@ -27,6 +27,7 @@ from api.disconnect import cancelled_on_disconnect
 from api.documents import DocumentCache
 from api.executor import Executor
 from api.limits import LimitCode, Limits, limit_error, refuse_variables
+from api.persisted import PersistedQueries, PersistedQueryError, Reference, reference
 from api.ratelimit import Verdict
 from schema.db import is_unavailable
 
@@ -60,10 +61,11 @@ class RequestError(Exception):
 
 @dataclass(frozen=True)
 class GraphQLRequest:
-    query: str
+    query: str | None  # None: named by `persisted` alone
     variables: dict[str, Any] | None
     operation_name: str | None
     method: str
+    persisted: Reference | None = None  # a persisted query's hash or document id
 
 
 def _media_type(request: Request) -> str:
@@ -132,13 +134,14 @@ async def read_request(request: Request, max_bytes: int, clock: BodyClock) -> Gr
         if len(request.scope["query_string"]) > max_bytes:
             raise _too_large(max_bytes, "the query string", status=414)
         params: dict[str, Any] = dict(request.query_params)
-        if "variables" in params and params["variables"] != "":
-            try:
-                params["variables"] = orjson.loads(params["variables"])
-            except orjson.JSONDecodeError:
-                raise RequestError(400, "`variables` is not valid JSON") from None
-        else:
-            params.pop("variables", None)
+        for name in ("variables", "extensions"):
+            if name in params and params[name] != "":
+                try:
+                    params[name] = orjson.loads(params[name])
+                except orjson.JSONDecodeError:
+                    raise RequestError(400, f"`{name}` is not valid JSON") from None
+            else:
+                params.pop(name, None)
     else:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != JSON:
@@ -153,15 +156,24 @@ async def read_request(request: Request, max_bytes: int, clock: BodyClock) -> Gr
             raise RequestError(400, "batched requests (a JSON array) are not supported")
         if not isinstance(params, dict):
             raise RequestError(400, "the body must be a JSON object with a `query`")
+    try:
+        persisted = reference(
+            _param(params.get("extensions"), "extensions", dict), params.get("documentId")
+        )
+    except PersistedQueryError as error:
+        raise RequestError(400, error.message, code=error.code) from None
     query = params.get("query")
-    if query is None or query == "":
+    if query == "":
+        query = None
+    if query is None and persisted is None:
         raise RequestError(400, "no `query` given")
     return GraphQLRequest(
-        query=_param(query, "query", str, nullable=False),
+        query=_param(query, "query", str),
         variables=_param(params.get("variables"), "variables", dict),
         # Many clients send "" for "no operation name".
         operation_name=_param(params.get("operationName"), "operationName", str) or None,
         method=request.method,
+        persisted=persisted,
     )
 
 
@@ -250,7 +262,12 @@ class Engine:
 
 
 async def handle(
-    request: Request, *, engine: Engine, context: RequestContext, charge: Charge
+    request: Request,
+    *,
+    engine: Engine,
+    context: RequestContext,
+    charge: Charge,
+    persisted: PersistedQueries,
 ) -> Response:
     """Answer one GraphQL-over-HTTP request."""
     settings = context.settings
@@ -269,9 +286,21 @@ async def handle(
     too_many = refuse_variables(graphql_request.variables, engine.limits)
     if too_many is not None:
         return _response({"errors": [too_many.formatted]}, request_error_status, media_type)
-    prepared = engine.documents.prepare(graphql_request.query)
+    try:
+        query = await persisted.query(
+            graphql_request.persisted,
+            graphql_request.query,
+            keyed=context.caller.key is not None,
+        )
+    except PersistedQueryError as error:
+        body = {"errors": [{"message": error.message, "extensions": {"code": error.code}}]}
+        return _response(body, request_error_status, media_type)
+    prepared = engine.documents.prepare(query)
     if prepared.document is None:
         return _response({"errors": prepared.errors}, request_error_status, media_type)
+    ref = graphql_request.persisted
+    if ref is not None and ref.sha256 is not None and graphql_request.query is not None:
+        await persisted.register(ref.sha256, query)  # valid: worth keeping
     operation = prepared.operation(graphql_request.operation_name)
     if operation is None:
         message = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
@@ -26,6 +27,9 @@ class ApiSettings(Settings):
     debug: bool = False  # show unexpected errors' messages to clients (never in production)
     query_stats: bool = False  # add extensions.queryStats {sqlStatements, durationMs}
     document_cache_size: int = 512  # parsed and validated GraphQL documents kept
+    # A graphql-codegen persisted-documents manifest ({id: document}): anonymous callers may
+    # then run only these documents; keys may run any.
+    trusted_documents: Path | None = None
     # Run every query through the fast executor and graphql-core both, and refuse (an
     # error, logged) any difference in their answers. For tests: it doubles each query's work.
     executor_check: bool = False
