@@ -196,7 +196,8 @@ def _run(*command: str) -> None:
     assert result.returncode == 0, f"{' '.join(command)}\n{result.stdout}\n{result.stderr}"
 
 
-def test_codegen_types_every_example_with_string_scalars() -> None:
+def install_examples() -> str:
+    """npm, once examples/node_modules holds the pinned packages (codegen, Apollo Client)."""
     npm = _npm()
     # npm ci wipes and reinstalls node_modules (~10 s): skip it when the installed tree is
     # from this very lockfile, as the Makefile does for GraphiQL.
@@ -205,6 +206,11 @@ def test_codegen_types_every_example_with_string_scalars() -> None:
     if not stamp.exists() or stamp.read_text() != lock:
         _run(npm, "ci", "--prefix", "examples", "--no-audit", "--no-fund", "--prefer-offline")
         stamp.write_text(lock)
+    return npm
+
+
+def test_codegen_types_every_example_with_string_scalars() -> None:
+    npm = install_examples()
     shutil.rmtree(GENERATED, ignore_errors=True)
     _run(npm, "run", "--prefix", "examples", "--silent", "codegen")
     _run(npm, "run", "--prefix", "examples", "--silent", "typecheck")

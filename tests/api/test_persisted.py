@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,8 +18,10 @@ from starlette.testclient import TestClient
 from api.app import create_app
 from api.settings import ApiSettings
 from seed_data import SEED_DIR
+from tests.api.conftest import running_server
 from tests.conftest import reachable_redis
 from tests.helpers import load, make_key
+from tests.test_examples import EXAMPLES_DIR, install_examples
 
 QUERY = "{ articles(first: 2) { edges { node { slug } } } }"
 OTHER = "{ topics(first: 1) { edges { node { slug } } } }"
@@ -158,3 +163,29 @@ def test_a_stale_manifest_stops_the_service_from_starting(seeded: str, tmp_path:
     stale.write_text(json.dumps({sha(OTHER): QUERY}))
     with pytest.raises(ValueError, match="is not the SHA-256 of its document"):
         create_app(ApiSettings(database_url=seeded, trusted_documents=stale))
+
+
+def test_apollo_clients_persisted_query_link_end_to_end(seeded: str) -> None:
+    """@apollo/client (pinned in examples/package.json) over real HTTP: a GET with the hash,
+    the POST with the query after PERSISTED_QUERY_NOT_FOUND, then a GET that hits."""
+    install_examples()
+    node = shutil.which("node")
+    assert node is not None
+    with running_server(seeded) as base:
+        result = subprocess.run(
+            [node, str(Path(__file__).with_name("apollo_persisted.cjs")), f"{base}/graphql"],
+            env={**os.environ, "NODE_PATH": str(EXAMPLES_DIR / "node_modules")},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout)
+    assert seen["first"] == seen["second"]
+    assert len(seen["first"]["articles"]["edges"]) == 2
+    assert seen["requests"] == [
+        {"method": "GET", "withQuery": False},
+        {"method": "POST", "withQuery": True},
+        {"method": "GET", "withQuery": False},
+    ]
