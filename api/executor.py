@@ -80,7 +80,10 @@ def is_awaitable(value: Any) -> bool:
 
 # How a value completes (the first item of a completion tuple).
 LEAF, LIST, NON_NULL, OBJECT, ABSTRACT = range(5)
-PLANS_PER_DOCUMENT = 32  # distinct @skip/@include variable values planned per document
+# Distinct @skip/@include values planned per document. A plan holds some 300 bytes a field
+# (fields are fewer than tokens), so a document's plans cost at most a few times what the
+# document cache counts for the document itself.
+PLANS_PER_DOCUMENT = 4
 
 
 class Fallback(Exception):
@@ -172,7 +175,7 @@ class Plan:
         }
         self.operation = operation
         # Only @skip/@include read variables while fields are collected: those values are
-        # fixed for this plan (see `directive_key`).
+        # fixed for this plan (see `Plans`), and the only ones it keeps.
         self.variables = dict(variables)
         self.fields: list[FieldPlan] = []
         root = schema.query_type
@@ -527,7 +530,8 @@ class Plans:
         if plan is None:
             if len(self.plans) >= PLANS_PER_DOCUMENT:
                 self.plans.clear()
-            plan = self.plans[key] = Plan(schema, document, operation, variables)
+            wanted = {name: variables[name] for name in self.names if name in variables}
+            plan = self.plans[key] = Plan(schema, document, operation, wanted)
         return plan
 
 
