@@ -10,6 +10,9 @@ non-null, object, abstract) already decided. Each request adds what depends on i
 variables' argument values and one `ResolveInfo` per planned field, not per value) and then
 walks the plan.
 
+Resolvers must not change the arguments they are given: values written as literals are
+coerced once per plan and shared by every request (graphql-core coerces them afresh).
+
 What the fast path does not take on itself, it hands back to graphql-core: any error (a
 resolver's exception, a null for a non-null field, a value of the wrong type) and variables
 that do not coerce make `execute` run the operation again through graphql-core's `execute`,
@@ -427,14 +430,17 @@ class Executor:
         variable_values: dict[str, Any] | None,
         operation_name: str | None,
         restore: Callable[[], Callable[[], None]] | None = None,
+        fatal: Callable[[BaseException], bool] | None = None,
     ) -> ExecutionResult:
         """The operation's result. `plans` is the document's own cache of plans. `restore`,
         for the differential check, snapshots what a run changes in the context and returns
-        how to put it back (so that the check's second run leaves no trace)."""
+        how to put it back (so that the check's second run leaves no trace). `fatal` says
+        which errors end the request whatever executes it (the database unreachable, the
+        request already over): those are raised, not run again through graphql-core."""
         if operation.operation != OperationType.QUERY:
             return await self._reference(document, context_value, variable_values, operation_name)
         fast = await self._fast(
-            document, operation, plans, context_value, variable_values, operation_name
+            document, operation, plans, context_value, variable_values, operation_name, fatal
         )
         if fast is None:
             self.fallbacks += 1
@@ -465,6 +471,7 @@ class Executor:
         context_value: Any,
         variable_values: dict[str, Any] | None,
         operation_name: str | None,
+        fatal: Callable[[BaseException], bool] | None,
     ) -> ExecutionResult | None:
         context = ExecutionContext.build(
             self.schema,
@@ -476,13 +483,20 @@ class Executor:
         )
         if isinstance(context, list):
             return None  # variables that do not coerce: graphql-core words the errors
-        plan = plans.plan(self.schema, document, operation, context.variable_values)
-        run = Run(plan, context)
+        run: Run | None = None
         try:
+            # Planning may raise too (a null sent for a variable whose default made it valid,
+            # even in a branch graphql-core would never reach): graphql-core answers that.
+            plan = plans.plan(self.schema, document, operation, context.variable_values)
+            run = Run(plan, context)
             data = run.fields(plan.root, context.root_value)
             await run.settle()
-        except Fallback:
-            run.abandon()
+        except Exception as error:
+            if run is not None:
+                run.abandon()
+            cause = error.__cause__ if isinstance(error, Fallback) else error
+            if cause is not None and fatal is not None and fatal(cause):
+                raise cause from None  # running it again would only fail again, slowly
             return None
         return ExecutionResult(data, None)
 

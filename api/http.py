@@ -21,7 +21,7 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from api.context import BodyClock, RequestContext
+from api.context import BodyClock, RequestContext, RequestFinished
 from api.cost import CostModel, Uncountable
 from api.disconnect import cancelled_on_disconnect
 from api.documents import DocumentCache
@@ -298,9 +298,6 @@ async def handle(
     prepared = engine.documents.prepare(query)
     if prepared.document is None:
         return _response({"errors": prepared.errors}, request_error_status, media_type)
-    ref = graphql_request.persisted
-    if ref is not None and ref.sha256 is not None and graphql_request.query is not None:
-        await persisted.register(ref.sha256, query)  # valid: worth keeping
     operation = prepared.operation(graphql_request.operation_name)
     if operation is None:
         message = (
@@ -343,6 +340,10 @@ async def handle(
         )
         body = {"errors": [{"message": message, "extensions": {"code": "RATE_LIMITED"}}]}
         return _response(body, 429, media_type, **verdict.headers())
+    ref = graphql_request.persisted
+    if ref is not None and ref.sha256 is not None and graphql_request.query is not None:
+        # Valid, and within the caller's method, cost and budget: worth keeping.
+        await persisted.register(ref.sha256, query)
 
     async with cancelled_on_disconnect(request):
         result = await engine.executor.execute(
@@ -353,6 +354,9 @@ async def handle(
             variable_values=graphql_request.variables,
             operation_name=graphql_request.operation_name,
             restore=context.snapshot,
+            fatal=lambda error: (
+                isinstance(error, RequestFinished) or unavailable(error, context) is not None
+            ),
         )
     # Errors raised before execution (variables that do not coerce) carry no path: that is a
     # request error, answered without `data`. A field error that nulls the root has a path

@@ -32,7 +32,11 @@ SHA256 = re.compile(r"[0-9a-f]{64}")
 SHA1 = re.compile(r"[0-9a-f]{40}")
 STORE_ENTRIES = 10_000  # queries kept in-process
 STORE_BYTES = 32 * 1024 * 1024  # ... and their bytes at most
-REDIS_TTL_S = 7 * 24 * 3600  # a hash not registered again for a week is forgotten
+# A hash unused for an hour is forgotten in Redis (each use renews it; a client that then
+# misses simply sends its query again). With larger documents never kept, one client at the
+# anonymous rate limit can hold at most ~120 * 60 * 16 KiB there.
+REDIS_TTL_S = 3600
+MAX_KEPT_BYTES = 16 * 1024  # larger documents run, but are not kept (send them in full)
 RETRY_REDIS_S = 5.0
 
 
@@ -109,7 +113,8 @@ def load_manifest(path: Path) -> dict[str, str]:
         if SHA1.fullmatch(key) and key != hashlib.sha1(document.encode()).hexdigest():
             raise ValueError(f"TRUSTED_DOCUMENTS: {key} is not the SHA-1 of its document")
         documents[key] = document
-        documents[sha256(document)] = document
+        digest = sha256(document)  # clients may name it by SHA-256, with or without prefix
+        documents[digest] = documents[f"sha256:{digest}"] = document
     return documents
 
 
@@ -156,10 +161,17 @@ class PersistedQueries:
             found = self.trusted.get(ref.document_id) if self.trusted is not None else None
             if found is None and not restricted:
                 found = await self._get(ref.document_id.removeprefix("sha256:"))
+            if query is not None:
+                if found is not None and found != query:
+                    raise PersistedQueryError(
+                        "PERSISTED_QUERY_HASH_MISMATCH",
+                        "`documentId` names another document than `query`",
+                    )
+                if found is None and restricted:
+                    raise _untrusted()
+                return query
             if found is None:
                 raise not_found()
-            if query is not None and query != found:
-                raise _mismatch()
             return found
         assert ref.sha256 is not None
         if query is not None:
@@ -176,7 +188,10 @@ class PersistedQueries:
         return found
 
     async def register(self, digest: str, query: str) -> None:
-        """Keep `query` under its hash (after it parsed and validated: no junk is kept)."""
+        """Keep `query` under its hash (once it validated and passed the request's checks:
+        no junk is kept), unless it is over MAX_KEPT_BYTES."""
+        if len(query.encode()) > MAX_KEPT_BYTES:
+            return
         self._keep(digest, query)
         if self.redis is not None and self._redis_usable():
             try:
@@ -202,7 +217,7 @@ class PersistedQueries:
         if self.redis is None or not self._redis_usable():
             return None
         try:
-            stored = await self.redis.get(self.prefix + digest)
+            stored = await self.redis.getex(self.prefix + digest, ex=REDIS_TTL_S)
         except Exception as exc:
             self._redis_failed(exc)
             return None

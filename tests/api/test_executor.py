@@ -83,3 +83,25 @@ def test_the_fast_path_is_taken(client: TestClient) -> None:
     failing = "{ articles(status: [DRAFT]) { totalCount } }"  # anonymous: FORBIDDEN
     assert client.post("/graphql", json={"query": failing}).json()["errors"]
     assert executor.fallbacks == fallbacks + 1
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        # A null sent for a variable whose default made the document valid: graphql-core
+        # answers (a field error, a request error, or nothing at all where the branch is
+        # never reached), and so does the service, never with a 500.
+        ('query($s: String = "x") { topic(slug: $s) { name } }', {"s": None}),
+        ("query($v: Boolean = true) { topics @skip(if: $v) { totalCount } }", {"v": None}),
+        (
+            'query($v: Boolean = true) { article(slug: "nope") { title @skip(if: $v) } }',
+            {"v": None},
+        ),
+    ],
+)
+def test_what_planning_cannot_take_is_answered_by_graphql_core(
+    client: TestClient, query: str, variables: dict[str, object]
+) -> None:
+    answer = client.post("/graphql", json={"query": query, "variables": variables})
+    assert answer.status_code == 200, answer.text
+    assert "INTERNAL_SERVER_ERROR" not in answer.text

@@ -189,3 +189,21 @@ def test_apollo_clients_persisted_query_link_end_to_end(seeded: str) -> None:
         {"method": "POST", "withQuery": True},
         {"method": "GET", "withQuery": False},
     ]
+
+
+def test_document_ids_with_and_without_their_prefix(seeded: str, manifest: Path) -> None:
+    settings = ApiSettings(database_url=seeded, trusted_documents=manifest)
+    with TestClient(create_app(settings)) as client:
+        for document_id in (sha(QUERY), f"sha256:{sha(QUERY)}"):
+            answer = client.post("/graphql", json={"documentId": document_id})
+            assert len(answer.json()["data"]["articles"]["edges"]) == 2, document_id
+        other = client.post("/graphql", json={"documentId": sha(QUERY), "query": OTHER})
+        assert code(other) == "PERSISTED_QUERY_HASH_MISMATCH"
+
+
+def test_large_documents_run_but_are_not_kept(client: TestClient) -> None:
+    large = QUERY + "\n#" + "x" * 20_000  # over MAX_KEPT_BYTES, within MAX_QUERY_BYTES
+    answer = client.post("/graphql", json={"query": large, "extensions": persisted(sha(large))})
+    assert len(answer.json()["data"]["articles"]["edges"]) == 2
+    later = client.post("/graphql", json={"extensions": persisted(sha(large))})
+    assert code(later) == "PERSISTED_QUERY_NOT_FOUND"
