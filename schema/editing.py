@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from schema.changes import Changed, record
 from schema.db import open_session
 from schema.inputs import (
     SLUG_PATTERN,
@@ -32,6 +33,8 @@ from schema.tables import (
     ArticleRevision,
     ArticleStatus,
     ArticleTopic,
+    ChangeAction,
+    ChangeEntity,
     Expert,
     Quote,
     Reference,
@@ -386,6 +389,15 @@ async def delete_article(
             ],
         )
         await session.execute(delete(Article).where(Article.id == row.id))
+        await record(
+            session,
+            [
+                Changed(
+                    ChangeEntity.ARTICLE, row.id, row.slug, ChangeAction.DELETED, row.version + 1
+                )
+            ],
+            now,
+        )
         return row
 
     return await _in_transaction(engine, edit)

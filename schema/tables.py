@@ -286,6 +286,50 @@ class ArticleRevision(SQLModel, table=True):
     changed_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+# --- Changes ---------------------------------------------------------------------------------
+
+
+class ChangeAction(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    PUBLISHED = "published"
+    UNPUBLISHED = "unpublished"
+    ARCHIVED = "archived"
+    DELETED = "deleted"
+
+
+class ChangeEntity(StrEnum):
+    ARTICLE = "Article"
+    TOPIC = "Topic"
+    EXPERT = "Expert"
+
+
+class Change(SQLModel, table=True):
+    """One change to content, written in the transaction that made it (the outbox).
+
+    Every writer (the loader and the GraphQL mutations share the write path) appends here,
+    so whoever follows this table by `id` sees every committed change, in commit order:
+    the response cache and CDN purges do, and webhooks and a change feed can.
+    """
+
+    __tablename__ = "change"
+    __table_args__ = (
+        sa.CheckConstraint(_check_in("action", ChangeAction), name="action"),
+        sa.CheckConstraint(_check_in("entity", ChangeEntity), name="entity"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    entity: ChangeEntity = Field(sa_type=sa.String(16))
+    entity_id: int
+    slug: str = Field(max_length=200)
+    action: ChangeAction = Field(sa_type=sa.String(16))
+    version: int | None = None
+    # What a cached answer that showed this item, or a list of its kind, is tagged with,
+    # space-separated: "Article:12 list:Article".
+    tags: str = Field(sa_type=sa.Text)
+    changed_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 # --- Access ----------------------------------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from schema.changes import Changed, article_action, record
 from schema.inputs import ArticleInput, ExpertInput, ReferenceInput, TopicInput
 from schema.rendering import RenderedBody, render_markdown
 from schema.tables import (
@@ -23,6 +24,8 @@ from schema.tables import (
     ArticleRevision,
     ArticleStatus,
     ArticleTopic,
+    ChangeAction,
+    ChangeEntity,
     Expert,
     Quote,
     Reference,
@@ -54,6 +57,7 @@ class Stored:
     content_hash: str
     version: int = 1
     published_at: dt.datetime | None = None
+    status: str | None = None  # articles only
 
 
 @dataclass
@@ -157,12 +161,17 @@ async def read_stored(
         rows = await session.execute(statement)
         stored[kind] = {slug: Stored(id_, digest, version) for slug, id_, digest, version in rows}
     statement = select(
-        Article.slug, Article.id, Article.content_hash, Article.version, Article.published_at
+        Article.slug,
+        Article.id,
+        Article.content_hash,
+        Article.version,
+        Article.published_at,
+        Article.status,
     )
     if only_articles is not None:
         statement = statement.where(Article.slug.in_(only_articles))
     rows = await session.execute(statement)
-    stored["articles"] = {r[0]: Stored(r[1], r[2], r[3], r[4]) for r in rows}
+    stored["articles"] = {r[0]: Stored(r[1], r[2], r[3], r[4], r[5]) for r in rows}
     parent = Topic.__table__.alias("parent")
     parents = await session.execute(
         select(Topic.slug, parent.c.slug).outerjoin(parent, parent.c.id == Topic.parent_id)
@@ -311,6 +320,41 @@ _ARTICLE_COLUMNS = [name for name in ArticleBase.model_fields if name != "publis
 _REFERENCE_COLUMNS = list(ReferenceInput.model_fields)
 
 
+def _changes(
+    plan: LoadPlan,
+    expert_ids: dict[str, int],
+    topic_ids: dict[str, int],
+    article_ids: dict[str, int],
+) -> list[Changed]:
+    """What the plan changes, for the outbox."""
+    batch, out = plan.batch, []
+    for entity, kind, items, ids in (
+        (ChangeEntity.EXPERT, plan.experts, batch.experts, expert_ids),
+        (ChangeEntity.TOPIC, plan.topics, batch.topics, topic_ids),
+    ):
+        for i in kind.created + kind.updated:
+            stored = kind.stored.get(items[i].slug)
+            action = ChangeAction.UPDATED if stored else ChangeAction.CREATED
+            out.append(
+                Changed(entity, ids[items[i].slug], items[i].slug, action, _next_version(stored))
+            )
+    arts = plan.articles
+    for i in arts.created + arts.updated:
+        data = batch.articles[i]
+        stored = arts.stored.get(data.slug)
+        action = article_action(stored.status if stored else None, data.status)
+        out.append(
+            Changed(
+                ChangeEntity.ARTICLE,
+                article_ids[data.slug],
+                data.slug,
+                action,
+                _next_version(stored),
+            )
+        )
+    return out
+
+
 def _columns(model: Any, names: Sequence[str]) -> dict[str, Any]:
     return {name: getattr(model, name) for name in names}
 
@@ -445,6 +489,7 @@ async def apply_load(
             }
             for n, r in enumerate(data.related)
         ]
+    await record(session, _changes(plan, expert_ids, topic_ids, article_ids), now)
     for table, rows in (
         (ArticleRevision, revisions),
         (ArticleTopic, links),

@@ -1,0 +1,102 @@
+"""The change outbox: what every write appends, in its own transaction, and how to read it.
+
+Ids are handed out in commit order: on PostgreSQL a writer locks the table (EXCLUSIVE: reads
+go on) just before it appends and holds the lock until it commits, so a reader following
+`id > last` never passes over a change that commits later with a smaller id. SQLite has one
+writer at a time anyway.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, func, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from schema.tables import ArticleStatus, Change, ChangeAction, ChangeEntity, utcnow
+
+
+def tags(entity: ChangeEntity, entity_id: int) -> list[str]:
+    """The tags a change to this item invalidates: the item, and every list of its kind
+    (a change can move an item into, out of, or within any list)."""
+    return [f"{entity.value}:{entity_id}", f"list:{entity.value}"]
+
+
+@dataclass(frozen=True)
+class Changed:
+    """One item a write changed."""
+
+    entity: ChangeEntity
+    entity_id: int
+    slug: str
+    action: ChangeAction
+    version: int | None = None
+
+
+def article_action(before: ArticleStatus | str | None, after: ArticleStatus | str) -> ChangeAction:
+    """What happened to an article whose status went from `before` (None: it is new)."""
+    after = ArticleStatus(after)
+    if before is not None and ArticleStatus(before) == after:
+        return ChangeAction.UPDATED
+    if after == ArticleStatus.PUBLISHED:
+        return ChangeAction.PUBLISHED
+    if after == ArticleStatus.ARCHIVED:
+        return ChangeAction.ARCHIVED
+    if before is None:
+        return ChangeAction.CREATED
+    return ChangeAction.UNPUBLISHED
+
+
+async def record(
+    session: AsyncSession, changed: Iterable[Changed], now: dt.datetime | None = None
+) -> None:
+    """Append `changed` to the outbox, in the caller's transaction."""
+    now = now or utcnow()
+    rows = [
+        {
+            "entity": c.entity.value,
+            "entity_id": c.entity_id,
+            "slug": c.slug,
+            "action": c.action.value,
+            "version": c.version,
+            "tags": " ".join(tags(c.entity, c.entity_id)),
+            "changed_at": now,
+        }
+        for c in changed
+    ]
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("LOCK TABLE change IN EXCLUSIVE MODE"))
+    for start in range(0, len(rows), 2000):
+        await session.execute(insert(Change.__table__), rows[start : start + 2000])
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A change as a follower reads it."""
+
+    id: int
+    tags: tuple[str, ...]
+
+
+_AFTER = (
+    select(Change.id, Change.tags)
+    .where(Change.id > bindparam("after"))  # type: ignore[operator]
+    .order_by(Change.id)  # type: ignore[arg-type]
+    .limit(bindparam("limit"))
+)
+_LAST = select(func.max(Change.id))
+
+
+async def changes_after(connection: AsyncConnection, after: int, limit: int) -> Sequence[Entry]:
+    """The changes with ids above `after`, oldest first, at most `limit`."""
+    rows = await connection.execute(_AFTER, {"after": after, "limit": limit})
+    return [Entry(id_, tuple(tags_.split())) for id_, tags_ in rows]
+
+
+async def last_change(connection: AsyncConnection) -> int:
+    """The newest change's id (0 when there is none): where a new follower starts."""
+    return int((await connection.execute(_LAST)).scalar() or 0)
