@@ -30,11 +30,14 @@ from api.cost import CostModel
 from api.disconnect import ClientDisconnected
 from api.documents import DocumentCache
 from api.executor import Executor
+from api.graphql.cache_tags import TAGGING
 from api.graphql.schema import schema
 from api.http import Engine, Unavailable, handle, new_request_id, unavailable
 from api.limits import Limits
+from api.outbox import OutboxFollower
 from api.persisted import PersistedQueries, load_manifest
 from api.ratelimit import Limiter, Verdict, create_limiter
+from api.response_cache import ResponseCache
 from api.settings import ApiSettings
 from schema.db import create_engine, dispose, is_sqlite, open_session, read_sessions
 from schema.keys import live_origins
@@ -114,6 +117,7 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
             graphql_schema,
             hide_suggestions=not settings.introspection,
             check=settings.executor_check,
+            tagging=TAGGING,
         ),
     )
     # Read at start: a manifest that is missing or stale stops the service from starting.
@@ -145,6 +149,20 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
         app.state.persisted = PersistedQueries(
             trusted=trusted, redis_url=settings.redis_url, prefix=settings.redis_prefix
         )
+        app.state.response_cache = (
+            ResponseCache(
+                max_bytes=settings.response_cache_bytes, ttl_s=settings.response_cache_ttl_s
+            )
+            if settings.response_cache
+            else None
+        )
+        app.state.follower = None
+        if app.state.response_cache is not None:
+            app.state.follower = OutboxFollower(
+                engine, app.state.response_cache, interval_s=settings.change_poll_ms / 1000
+            )
+            await app.state.follower.poll()  # where to start, before any answer is cached
+            await app.state.follower.start()
         try:
             yield
         finally:
@@ -153,6 +171,8 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
                     await task
             await app.state.limiter.close()
             await app.state.persisted.close()
+            if app.state.follower is not None:
+                await app.state.follower.stop()
             await dispose(engine)
 
     async def graphql(request: Request) -> Response:
@@ -265,6 +285,8 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
                 context=context,
                 charge=charge,
                 persisted=request.app.state.persisted,
+                cache=request.app.state.response_cache,
+                follower=request.app.state.follower,
             )
         if verdict is not None:
             response.headers.update(verdict.headers())

@@ -28,7 +28,10 @@ together, so the loaders still batch.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from functools import partial
 from types import GeneratorType
 from typing import Any
@@ -53,6 +56,7 @@ from graphql import (
     default_field_resolver,
     default_type_resolver,
     execute,
+    get_named_type,
     is_abstract_type,
     is_leaf_type,
     is_list_type,
@@ -89,6 +93,34 @@ LEAF, LIST, NON_NULL, OBJECT, ABSTRACT = range(5)
 PLANS_PER_DOCUMENT = 4
 
 
+@dataclass(frozen=True)
+class Tagging:
+    """What an answer read, in cache tags (see api/graphql/cache_tags.py): the fast path
+    notes them as it completes objects, at no cost to a plan that has none."""
+
+    # GraphQL type -> the tag of one of its values ("Article" -> "Article:12").
+    entities: Mapping[str, Callable[[Any], str]] = dataclass_field(default_factory=dict)
+    # Type -> tags that a null where one was asked for depends on (it may appear).
+    absent: Mapping[str, tuple[str, ...]] = dataclass_field(default_factory=dict)
+    # Type -> tag of any list or ranking of its kind ("ArticleConnection" -> "list:Article").
+    lists: Mapping[str, str] = dataclass_field(default_factory=dict)
+    # (parent type, field) -> tags it reads besides its objects' ("Article", "relatedPosts":
+    # ranked among all articles).
+    fields: Mapping[tuple[str, str], tuple[str, ...]] = dataclass_field(default_factory=dict)
+    # Type -> when what a value of it says stops being true (a review falling due), if ever.
+    expires: Mapping[str, Callable[[Any], dt.datetime | None]] = dataclass_field(
+        default_factory=dict
+    )
+
+
+@dataclass
+class Reads:
+    """What a fast-path answer read: its tags, and when it stops being true (None: never)."""
+
+    tags: set[str] = dataclass_field(default_factory=set)
+    expires: dt.datetime | None = None
+
+
 class Fallback(Exception):
     """The fast path met something graphql-core must answer (an error, mostly)."""
 
@@ -104,6 +136,7 @@ class FieldPlan:
     """One response key of a selection: what to call and how to complete what it returns."""
 
     __slots__ = (
+        "absent",
         "arguments",
         "attribute",
         "completion",
@@ -114,6 +147,7 @@ class FieldPlan:
         "nodes",
         "parent",
         "resolve",
+        "tags",
         "variable_arguments",
     )  # fmt: skip
 
@@ -128,6 +162,8 @@ class FieldPlan:
     ) -> None:
         self.key, self.nodes, self.definition, self.parent = key, nodes, definition, parent
         self.completion, self.index = completion, index
+        self.tags: tuple[str, ...] = ()  # read whenever the field is
+        self.absent: tuple[str, ...] = ()  # read when the field is null
         resolve = definition.resolve or default_field_resolver
         self.resolve = resolve
         # graphene's default resolver, `partial(dict_or_attr_resolver, name, default)`, is
@@ -171,8 +207,9 @@ class Plan:
         document: DocumentNode,
         operation: OperationDefinitionNode,
         variables: Mapping[str, Any],
+        tagging: Tagging,
     ) -> None:
-        self.schema = schema
+        self.schema, self.tagging = schema, tagging
         self.fragments = {
             d.name.value: d for d in document.definitions if d.kind == "fragment_definition"
         }
@@ -198,6 +235,9 @@ class Plan:
                 continue  # graphql-core leaves the key out too (validation prevents it)
             completion = self._completion(definition.type, nodes)
             plan = FieldPlan(key, nodes, definition, parent, completion, len(self.fields))
+            tagging = self.tagging
+            plan.tags = tagging.fields.get((parent.name, nodes[0].name.value), ())
+            plan.absent = tagging.absent.get(get_named_type(definition.type).name, ())
             self.fields.append(plan)
             plans.append(plan)
         return plans
@@ -213,7 +253,15 @@ class Plan:
             return (LEAF, kind.serialize)  # type: ignore[union-attr]
         if is_object_type(kind):
             assert isinstance(kind, GraphQLObjectType)
-            return (OBJECT, kind, self._selection(kind, nodes), kind.is_type_of)
+            return (
+                OBJECT,
+                kind,
+                self._selection(kind, nodes),
+                kind.is_type_of,
+                self.tagging.entities.get(kind.name),
+                self.tagging.lists.get(kind.name),
+                self.tagging.expires.get(kind.name),
+            )
         assert is_abstract_type(kind)
         # Object types behind an interface or union are planned when first met.
         planned: dict[str, list[FieldPlan]] = {}
@@ -258,6 +306,7 @@ class Run:
             plan.fields
         )
         self.pending: list[tuple[Any, Any, Any, tuple[Any, ...], GraphQLResolveInfo]] = []
+        self.reads = Reads()
 
     def _slot(self, field: FieldPlan) -> tuple[GraphQLResolveInfo, dict[str, Any]]:
         """The field's ResolveInfo and arguments for this request. graphql-core builds them
@@ -303,6 +352,10 @@ class Run:
                     value = field.resolve(source, info, **slot[1])
             except Exception as error:
                 raise Fallback from error
+            if field.tags:
+                self.reads.tags.update(field.tags)
+            if value is None and field.absent:
+                self.reads.tags.update(field.absent)
             if is_awaitable(value):
                 result[field.key] = None
                 self.pending.append((result, field.key, value, field.completion, info))
@@ -333,10 +386,30 @@ class Run:
             is_type_of = completion[3]
             if is_type_of is not None and not self._is_type_of(is_type_of, value, info):
                 raise Fallback
+            if completion[4] is not None or completion[5] is not None:
+                self._note(completion[4], completion[5], completion[6], value)
             return self.fields(completion[2], value)
         if kind == LIST:
             return self._list(completion[1], value, info)
         return self._abstract(completion, value, info)
+
+    def _note(
+        self,
+        entity: Callable[[Any], str] | None,
+        listed: str | None,
+        expires: Callable[[Any], dt.datetime | None] | None,
+        value: Any,
+    ) -> None:
+        """The tags (and expiry) of an object of a tagged type."""
+        reads = self.reads
+        if listed is not None:
+            reads.tags.add(listed)
+        if entity is not None:
+            reads.tags.add(entity(value))
+        if expires is not None:
+            moment = expires(value)
+            if moment is not None and (reads.expires is None or moment < reads.expires):
+                reads.expires = moment
 
     @staticmethod
     def _is_type_of(is_type_of: Callable[..., Any], value: Any, info: GraphQLResolveInfo) -> bool:
@@ -379,6 +452,10 @@ class Run:
             raise Fallback
         if runtime.is_type_of is not None and not self._is_type_of(runtime.is_type_of, value, info):
             raise Fallback
+        tagging = self.plan.tagging
+        entity, listed = tagging.entities.get(runtime.name), tagging.lists.get(runtime.name)
+        if entity is not None or listed is not None:
+            self._note(entity, listed, tagging.expires.get(runtime.name), value)
         selection = self.plan.runtime_selection(completion, runtime)
         missing = len(self.plan.fields) - len(self.slots)
         if missing > 0:  # planned just now
@@ -416,8 +493,16 @@ class Executor:
     """Runs operations: queries on the fast path (planned per document), everything else,
     and whatever the fast path hands back, through graphql-core."""
 
-    def __init__(self, schema: GraphQLSchema, *, hide_suggestions: bool, check: bool) -> None:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        *,
+        hide_suggestions: bool,
+        check: bool,
+        tagging: Tagging | None = None,
+    ) -> None:
         self.schema, self.hide_suggestions, self.check = schema, hide_suggestions, check
+        self.tagging = tagging or Tagging()
         self.fast_runs = self.fallbacks = 0
 
     async def execute(
@@ -431,20 +516,28 @@ class Executor:
         operation_name: str | None,
         restore: Callable[[], Callable[[], None]] | None = None,
         fatal: Callable[[BaseException], bool] | None = None,
-    ) -> ExecutionResult:
-        """The operation's result. `plans` is the document's own cache of plans. `restore`,
+    ) -> tuple[ExecutionResult, Reads | None]:
+        """The operation's result, and what it read (None: not known, when graphql-core
+        answered). `plans` is the document's own cache of plans. `restore`,
         for the differential check, snapshots what a run changes in the context and returns
         how to put it back (so that the check's second run leaves no trace). `fatal` says
         which errors end the request whatever executes it (the database unreachable, the
         request already over): those are raised, not run again through graphql-core."""
         if operation.operation != OperationType.QUERY:
-            return await self._reference(document, context_value, variable_values, operation_name)
+            return (
+                await self._reference(document, context_value, variable_values, operation_name),
+                None,
+            )
         fast = await self._fast(
             document, operation, plans, context_value, variable_values, operation_name, fatal
         )
         if fast is None:
             self.fallbacks += 1
-            return await self._reference(document, context_value, variable_values, operation_name)
+            return (
+                await self._reference(document, context_value, variable_values, operation_name),
+                None,
+            )
+        result, reads = fast
         self.fast_runs += 1
         if self.check:
             put_back = restore() if restore is not None else None
@@ -454,14 +547,14 @@ class Executor:
             if put_back is not None:
                 put_back()
             # repr, not ==: the order of a response's keys matters too.
-            if repr((fast.data, fast.errors)) != repr((reference.data, reference.errors)):
+            if repr((result.data, result.errors)) != repr((reference.data, reference.errors)):
                 message = (
-                    f"the fast executor answered {fast.data!r}, graphql-core "
+                    f"the fast executor answered {result.data!r}, graphql-core "
                     f"{reference.data!r} {reference.errors!r}"
                 )
                 MISMATCHES.append(message)
                 raise Mismatch(message)
-        return fast
+        return result, reads
 
     async def _fast(
         self,
@@ -472,7 +565,7 @@ class Executor:
         variable_values: dict[str, Any] | None,
         operation_name: str | None,
         fatal: Callable[[BaseException], bool] | None,
-    ) -> ExecutionResult | None:
+    ) -> tuple[ExecutionResult, Reads] | None:
         context = ExecutionContext.build(
             self.schema,
             document,
@@ -487,7 +580,9 @@ class Executor:
         try:
             # Planning may raise too (a null sent for a variable whose default made it valid,
             # even in a branch graphql-core would never reach): graphql-core answers that.
-            plan = plans.plan(self.schema, document, operation, context.variable_values)
+            plan = plans.plan(
+                self.schema, document, operation, context.variable_values, self.tagging
+            )
             run = Run(plan, context)
             data = run.fields(plan.root, context.root_value)
             await run.settle()
@@ -498,7 +593,7 @@ class Executor:
             if cause is not None and fatal is not None and fatal(cause):
                 raise cause from None  # running it again would only fail again, slowly
             return None
-        return ExecutionResult(data, None)
+        return ExecutionResult(data, None), run.reads
 
     async def _reference(
         self,
@@ -535,6 +630,7 @@ class Plans:
         document: DocumentNode,
         operation: OperationDefinitionNode,
         variables: Mapping[str, Any],
+        tagging: Tagging,
     ) -> Plan:
         key = (
             operation.name.value if operation.name else None,
@@ -545,7 +641,7 @@ class Plans:
             if len(self.plans) >= PLANS_PER_DOCUMENT:
                 self.plans.clear()
             wanted = {name: variables[name] for name in self.names if name in variables}
-            plan = self.plans[key] = Plan(schema, document, operation, wanted)
+            plan = self.plans[key] = Plan(schema, document, operation, wanted, tagging)
         return plan
 
 

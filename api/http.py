@@ -11,7 +11,7 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,9 +27,12 @@ from api.disconnect import cancelled_on_disconnect
 from api.documents import DocumentCache
 from api.executor import Executor
 from api.limits import LimitCode, Limits, limit_error, refuse_variables
+from api.outbox import OutboxFollower
 from api.persisted import PersistedQueries, PersistedQueryError, Reference, reference
 from api.ratelimit import Verdict
+from api.response_cache import ResponseCache, cache_key
 from schema.db import is_unavailable
+from schema.keys import Scope
 
 log = logging.getLogger("healthcontent.http")
 
@@ -268,6 +271,8 @@ async def handle(
     context: RequestContext,
     charge: Charge,
     persisted: PersistedQueries,
+    cache: ResponseCache | None = None,
+    follower: OutboxFollower | None = None,
 ) -> Response:
     """Answer one GraphQL-over-HTTP request."""
     settings = context.settings
@@ -345,8 +350,27 @@ async def handle(
         # Valid, and within the caller's method, cost and budget: worth keeping.
         await persisted.register(ref.sha256, query)
 
+    headers = verdict.headers() if verdict is not None else {}
+    # Answers any caller who sees only published content may share (drafts never enter).
+    shared = (
+        cache is not None
+        and operation.operation == OperationType.QUERY
+        and not context.caller.can(Scope.PREVIEW)
+    )
+    if shared:
+        assert cache is not None
+        key = cache_key(
+            query, graphql_request.operation_name, graphql_request.variables, media_type
+        )
+        entry = cache.get(key)
+        if entry is not None:
+            response = _send(request, entry.content, entry.etag, media_type, context, entry.tags)
+            response.headers.update(headers)
+            return response
+        generation = cache.generation
+
     async with cancelled_on_disconnect(request):
-        result = await engine.executor.execute(
+        result, reads = await engine.executor.execute(
             prepared.document,
             operation,
             prepared.plans,
@@ -358,6 +382,8 @@ async def handle(
                 isinstance(error, RequestFinished) or unavailable(error, context) is not None
             ),
         )
+    if follower is not None and operation.operation == OperationType.MUTATION:
+        await follower.poll()  # this worker answers with what was just written at once
     # Errors raised before execution (variables that do not coerce) carry no path: that is a
     # request error, answered without `data`. A field error that nulls the root has a path
     # and is an ordinary 200 response with `"data": null`.
@@ -368,43 +394,108 @@ async def handle(
     if not request_failed:
         body["data"] = result.data
     body["extensions"] = {"cost": cost_extension}
-    if settings.query_stats:
-        body["extensions"]["queryStats"] = context.stats.as_extension()
-    headers = verdict.headers() if verdict is not None else {}
     if request_failed:
-        return _response(body, request_error_status, media_type, **headers)
-    response = _cacheable(request, body, media_type, context, cache=not result.errors)
+        return _response(
+            _with_stats(body, context, hit=None), request_error_status, media_type, **headers
+        )
+    content = orjson.dumps(body)
+    etag = _etag(content, media_type)
+    tags = reads.tags if reads is not None else None
+    if shared and reads is not None and not result.errors:
+        assert cache is not None
+        cache.put(
+            key,
+            content=content,
+            etag=etag,
+            tags=reads.tags,
+            generation=generation,
+            expires=reads.expires.timestamp() if reads.expires is not None else None,
+        )
+    response = _send(
+        request,
+        content,
+        etag,
+        media_type,
+        context,
+        tags,
+        hit=False if shared else None,
+        errors=bool(result.errors),
+    )
     response.headers.update(headers)
     return response
 
 
-def _cacheable(
-    request: Request, body: dict[str, Any], media_type: str, context: RequestContext, cache: bool
-) -> Response:
-    """GET answers without errors may be cached (by a CDN, say) and revalidated by ETag;
-    everything else is `no-store`."""
-    content = orjson.dumps(body)
-    if request.method == "POST" or not cache or context.settings.query_stats:
-        return Response(content, media_type=media_type, headers={"cache-control": "no-store"})
+def _with_stats(body: dict[str, Any], context: RequestContext, hit: bool | None) -> dict[str, Any]:
+    """With QUERY_STATS: the body plus `extensions.queryStats` (and `cache {hit}` when the
+    answer could come from the response cache)."""
+    if not context.settings.query_stats:
+        return body
+    extensions = {**body.get("extensions", {}), "queryStats": context.stats.as_extension()}
+    if hit is not None:
+        extensions["cache"] = {"hit": hit}
+    return {**body, "extensions": extensions}
+
+
+def _etag(content: bytes, media_type: str) -> str:
     # Each media type is its own representation, so it gets its own ETag.
     digest = hashlib.blake2b(content, digest_size=16, key=media_type.encode()[:64])
-    etag = f'"{digest.hexdigest()}"'
+    return f'"{digest.hexdigest()}"'
+
+
+def _send(
+    request: Request,
+    content: bytes,
+    etag: str,
+    media_type: str,
+    context: RequestContext,
+    tags: Iterable[str] | None,
+    hit: bool | None = True,
+    errors: bool = False,
+) -> Response:
+    """GET answers without errors may be cached (by a CDN, say, which can purge them by
+    their tags) and revalidated by ETag; everything else is `no-store`."""
+    settings = context.settings
+    if settings.query_stats:
+        body = _with_stats(orjson.loads(content), context, hit)
+        return Response(
+            orjson.dumps(body), media_type=media_type, headers={"cache-control": "no-store"}
+        )
+    if request.method == "POST" or errors:
+        return Response(content, media_type=media_type, headers={"cache-control": "no-store"})
     # An answer to a key may hold drafts: only the caller's own browser may keep it, and
     # must revalidate it (by ETag) before every use. Shared caches (CDNs) never store it.
     keyed = context.caller.key is not None
     headers = {
         "cache-control": "private, no-cache"
         if keyed
-        else f"public, max-age={context.settings.cache_max_age}",
+        else f"public, max-age={settings.cache_max_age}, "
+        f"stale-while-revalidate={settings.cache_stale_while_revalidate}",
         "etag": etag,
         "vary": "Accept, Authorization",
     }
+    if not keyed and tags is not None:
+        headers.update(surrogate_headers(tags))
     # If-None-Match compares weakly: W/"x" matches "x", and * matches anything.
     given = request.headers.get("if-none-match", "").split(",")
     wanted = {tag.strip().removeprefix("W/") for tag in given}
     if etag in wanted or "*" in wanted:
         return Response(status_code=304, headers=headers)
     return Response(content, media_type=media_type, headers=headers)
+
+
+# CDNs cap tag headers (Fastly: 16 KB; Cloudflare: 16 KB in all): past this, items' tags
+# give way to their kinds' list tags, which every change of those kinds carries too.
+MAX_TAG_HEADER = 8 * 1024
+
+
+def surrogate_headers(tags: Iterable[str]) -> dict[str, str]:
+    """`Surrogate-Key` (Fastly, space-separated) and `Cache-Tag` (Cloudflare, commas)."""
+    ordered = sorted(tags)
+    if sum(len(tag) + 1 for tag in ordered) > MAX_TAG_HEADER:
+        ordered = sorted(
+            {tag if tag.startswith("list:") else f"list:{tag.split(':')[0]}" for tag in ordered}
+        )
+    return {"surrogate-key": " ".join(ordered), "cache-tag": ",".join(ordered)}
 
 
 def new_request_id() -> str:

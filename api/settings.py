@@ -47,6 +47,15 @@ class ApiSettings(Settings):
     # aside); then its work is cancelled and its connection goes back to the pool.
     request_timeout_ms: int = Field(default=5000, gt=0)
     cache_max_age: int = 60  # seconds a CDN or browser may keep a GET query's answer
+    # ... and may go on serving it while it fetches a fresh one (a purge still drops it).
+    cache_stale_while_revalidate: int = Field(default=30, ge=0)
+    # The response cache (api/response_cache.py): answers for callers who see only published
+    # content, dropped by tag when content changes. 0 turns it off (engine benchmarks do).
+    response_cache: bool = True
+    response_cache_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
+    response_cache_ttl_s: int = Field(default=300, gt=0)  # the longest any answer is kept
+    # How often each worker reads the change outbox: a change shows everywhere within it.
+    change_poll_ms: int = Field(default=200, gt=0)
     graphiql: bool = True  # serve GraphiQL to browsers at GET /graphql
     # `__schema` and `__type` (the SDL is public, so on by default). Off, they are refused
     # and error messages carry no "Did you mean ...?" hints; `__typename` always works.

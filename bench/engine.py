@@ -67,7 +67,7 @@ def _round_trips(tree: Path, url: str, payload: dict[str, object]) -> float:
     result = subprocess.run(
         [sys.executable, "-c", _ROUND_TRIPS, url, json.dumps(payload)],
         cwd=tree,
-        env={**os.environ, "PYTHONPATH": str(tree)},
+        env={**os.environ, "PYTHONPATH": str(tree), "RESPONSE_CACHE": "0"},
         capture_output=True,
         text=True,
         check=True,

@@ -202,7 +202,7 @@ def _sequential(
     result = subprocess.run(
         [sys.executable, "-c", _SEQUENTIAL, url, json.dumps(payload), str(requests), str(warmup)],
         cwd=tree,
-        env={**os.environ, "PYTHONPATH": str(tree)},
+        env={**os.environ, "PYTHONPATH": str(tree), "RESPONSE_CACHE": "0"},
         capture_output=True,
         text=True,
         check=True,

@@ -122,7 +122,7 @@ def test_get_queries_are_cacheable_and_revalidate_by_etag(database_url: str) -> 
         posted = client.post("/graphql", json=params)
         failed = client.get("/graphql", params={"query": "{ articles(first: 500) { totalCount } }"})
 
-    assert first.headers["cache-control"] == "public, max-age=120"
+    assert first.headers["cache-control"] == "public, max-age=120, stale-while-revalidate=30"
     assert again.status_code == 304 and again.content == b""
     assert posted.headers["cache-control"] == "no-store"
     assert failed.headers["cache-control"] == "no-store"

@@ -1,0 +1,51 @@
+"""What an answer read, as cache tags: the response cache and CDNs drop an answer when a
+change (the outbox, schema/changes.py) carries one of its tags.
+
+Each Article, Topic and Expert shown tags the answer with its own tag; a quote, with its
+article's. Any list, search or ranking of a kind (connections, related posts, an expert's
+quotes) tags it `list:<kind>`, as does a lookup that found nothing (the item may appear),
+and JSON-LD (built from rows it does not show) the lists of what it is built from. A change
+carries its item's tag and its kind's list tag, so it drops exactly those.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from api.executor import Tagging
+
+ENTITIES = ("Article", "Topic", "Expert")
+
+
+def _review_changes(article: Any) -> dt.datetime | None:
+    """When `isOverdue` turns true: the start (UTC) of the day after the review is due."""
+    due: dt.date | None = getattr(article, "next_review_due", None)
+    if due is None:
+        return None
+    return dt.datetime.combine(due + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+
+
+TAGGING = Tagging(
+    entities={
+        "Article": lambda row: f"Article:{row.id}",
+        "Topic": lambda row: f"Topic:{row.id}",
+        "Expert": lambda row: f"Expert:{row.id}",
+        "Quote": lambda row: f"Article:{row.article_id}",
+    },
+    absent={
+        "Article": ("list:Article",),
+        "Topic": ("list:Topic",),
+        "Expert": ("list:Expert",),
+        "Quote": ("list:Article",),
+        "Node": tuple(f"list:{kind}" for kind in ENTITIES),
+    },
+    lists={f"{kind}Connection": f"list:{kind}" for kind in ENTITIES},
+    fields={
+        ("Article", "relatedPosts"): ("list:Article",),  # ranked among every article
+        ("Expert", "quotes"): ("list:Article",),  # any article may start quoting them
+        # Built from the article's topics, experts and reviewer, none of them selected.
+        ("Article", "jsonLd"): ("list:Topic", "list:Expert"),
+    },
+    expires={"Article": _review_changes},
+)

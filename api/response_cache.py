@@ -1,0 +1,124 @@
+"""The response cache: ready-to-send answers of queries whose callers see only published
+content, dropped by tag when the outbox says what changed (api/outbox.py).
+
+An entry is the body exactly as sent, its ETag, the tags of what it read and when it stops
+being true (a general TTL, or sooner: the moment a review it shows falls due). A hit runs
+no SQL and no GraphQL. Entries are bounded by bytes, least recently used dropped first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+ENTRY_OVERHEAD = 300  # bytes an entry costs besides its body (key, tags, bookkeeping)
+TAG_BYTES = 80
+
+
+@dataclass(frozen=True)
+class Entry:
+    content: bytes  # the body as sent
+    etag: str
+    tags: frozenset[str]
+    expires: float  # wall-clock seconds
+
+    @property
+    def size(self) -> int:
+        return len(self.content) + ENTRY_OVERHEAD + TAG_BYTES * len(self.tags)
+
+
+def cache_key(query: str, operation: str | None, variables: Any, media_type: str) -> str:
+    """The same document, operation, variables (in any key order) and media type, for a
+    caller who sees only published content: the same answer."""
+    canonical = orjson.dumps(
+        [query, operation, variables or {}, media_type], option=orjson.OPT_SORT_KEYS
+    )
+    return hashlib.blake2b(canonical, digest_size=20).hexdigest()
+
+
+class ResponseCache:
+    """Entries by key, and keys by tag."""
+
+    def __init__(
+        self, *, max_bytes: int, ttl_s: float, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.max_bytes, self.ttl_s, self.clock = max_bytes, ttl_s, clock
+        self.entries: OrderedDict[str, Entry] = OrderedDict()
+        self.by_tag: dict[str, set[str]] = {}
+        self.bytes = 0
+        # Bumped whenever changes are applied: an answer computed across a change is not
+        # stored (it may hold what the change replaced).
+        self.generation = 0
+        self.blind = False  # the outbox cannot be read: nothing is served or stored
+        self.hits = self.misses = 0
+
+    def get(self, key: str) -> Entry | None:
+        entry = None if self.blind else self.entries.get(key)
+        if entry is None:
+            self.misses += 1
+            return None
+        if self.clock() >= entry.expires:
+            self._drop(key)
+            self.misses += 1
+            return None
+        self.entries.move_to_end(key)
+        self.hits += 1
+        return entry
+
+    def put(
+        self,
+        key: str,
+        *,
+        content: bytes,
+        etag: str,
+        tags: Iterable[str],
+        generation: int,
+        expires: float | None = None,
+    ) -> None:
+        """Keep an answer computed since `generation`, unless a change came in meanwhile."""
+        if self.blind or generation != self.generation:
+            return
+        deadline = self.clock() + self.ttl_s
+        entry = Entry(content, etag, frozenset(tags), min(deadline, expires or deadline))
+        if entry.size > self.max_bytes // 8:
+            return  # one answer never pushes out most of the others
+        if key in self.entries:
+            self._drop(key)
+        self.entries[key] = entry
+        self.bytes += entry.size
+        for tag in entry.tags:
+            self.by_tag.setdefault(tag, set()).add(key)
+        while self.bytes > self.max_bytes:
+            self._drop(next(iter(self.entries)))
+
+    def invalidate(self, tags: Iterable[str]) -> int:
+        """Drop every entry tagged with any of `tags`; how many were dropped."""
+        self.generation += 1
+        dropped = 0
+        for tag in tags:
+            for key in list(self.by_tag.get(tag, ())):
+                self._drop(key)
+                dropped += 1
+        return dropped
+
+    def clear(self) -> None:
+        self.generation += 1
+        self.entries.clear()
+        self.by_tag.clear()
+        self.bytes = 0
+
+    def _drop(self, key: str) -> None:
+        entry = self.entries.pop(key)
+        self.bytes -= entry.size
+        for tag in entry.tags:
+            keys = self.by_tag.get(tag)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self.by_tag[tag]
