@@ -56,9 +56,7 @@ def api(database_url: str) -> Iterator[Api]:
     """The app on the seed, executing every query (no response cache: these tests count
     what execution costs)."""
     assert load(database_url, SEED_DIR).ok
-    app = create_app(
-        ApiSettings(database_url=database_url, query_stats=True, response_cache=False)
-    )
+    app = create_app(ApiSettings(database_url=database_url, query_stats=True, response_cache=False))
     with TestClient(app) as client:
         yield Api(client)
 
@@ -67,9 +65,7 @@ def api(database_url: str) -> Iterator[Api]:
 def big_api(database_url: str, tmp_path: Path) -> Iterator[Api]:
     """60 synthetic articles (3 topics each) plus the seed."""
     assert load(database_url, write_content(tmp_path / "content", 60), SEED_DIR).ok
-    app = create_app(
-        ApiSettings(database_url=database_url, query_stats=True, response_cache=False)
-    )
+    app = create_app(ApiSettings(database_url=database_url, query_stats=True, response_cache=False))
     with TestClient(app) as client:
         yield Api(client)
 
