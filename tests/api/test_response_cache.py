@@ -1,0 +1,202 @@
+"""The response cache: hits are the very bytes a fresh execution sends, drafts never get
+in, and a change (a mutation, or a seed load in another process) drops exactly the answers
+that read what it changed, in every worker, within a second."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from api.app import create_app
+from api.http import MAX_TAG_HEADER, surrogate_headers
+from api.settings import ApiSettings
+from seed_data import SEED_DIR
+from tests.api.conftest import running_server
+from tests.helpers import load, make_key
+
+PAIN = "magnesium-for-chronic-pain"
+STONES = "magnesium-for-kidney-stones"
+PAGE = "query($slug: String!) { article(slug: $slug) { title version review { isOverdue } } }"
+LIST = "{ articles(first: 10) { totalCount edges { node { slug title } } } }"
+UPDATE = """mutation($slug: String!, $v: Int!, $patch: ArticlePatch!) {
+  updateArticle(slug: $slug, expectedVersion: $v, patch: $patch) {
+    article { version }
+    errors { message }
+  }
+}"""
+
+
+@pytest.fixture
+def seeded(database_url: str) -> str:
+    assert load(database_url, SEED_DIR).ok
+    return database_url
+
+
+def stats_app(url: str, **settings: Any) -> TestClient:
+    return TestClient(create_app(ApiSettings(database_url=url, query_stats=True, **settings)))
+
+
+def post(client: TestClient, query: str, variables: Any = None, key: str | None = None) -> Any:
+    headers = {"authorization": f"Bearer {key}"} if key else {}
+    answer = client.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def hit(body: Any) -> bool | None:
+    return body["extensions"].get("cache", {}).get("hit")
+
+
+def test_a_hit_is_byte_identical_to_a_fresh_execution(seeded: str) -> None:
+    params = {"query": PAGE, "variables": json.dumps({"slug": PAIN})}
+    with TestClient(create_app(ApiSettings(database_url=seeded))) as cached:
+        first = cached.get("/graphql", params=params)
+        second = cached.get("/graphql", params=params)
+    off = ApiSettings(database_url=seeded, response_cache=False)
+    with TestClient(create_app(off)) as uncached:
+        fresh = uncached.get("/graphql", params=params)
+    assert first.content == second.content == fresh.content
+    assert first.headers["etag"] == second.headers["etag"] == fresh.headers["etag"]
+    assert second.headers["surrogate-key"] == first.headers["surrogate-key"]
+
+
+def test_a_hit_runs_no_sql_and_variables_in_any_order_share_it(seeded: str) -> None:
+    query = (
+        "query($a: Int, $b: Int) "
+        "{ articles(first: $a) { totalCount } topics(first: $b) { totalCount } }"
+    )
+    with stats_app(seeded) as client:
+        miss = post(client, query, {"a": 1, "b": 2})
+        again = post(client, query, {"b": 2, "a": 1})
+        other = post(client, query, {"a": 2, "b": 2})
+    assert (hit(miss), hit(again), hit(other)) == (False, True, False)
+    assert miss["extensions"]["queryStats"]["sqlStatements"] > 0
+    assert again["extensions"]["queryStats"]["sqlStatements"] == 0
+    assert again["data"] == miss["data"]
+
+
+def test_a_preview_key_never_reads_or_fills_the_shared_cache(seeded: str) -> None:
+    preview = make_key(seeded, "preview", ["preview"])
+    everything = "{ articles(status: [DRAFT, PUBLISHED]) { totalCount } }"
+    published = "{ articles { totalCount } }"
+    with stats_app(seeded) as client:
+        assert hit(post(client, published)) is False
+        assert hit(post(client, published)) is True
+        keyed = post(client, published, key=preview)
+        assert hit(keyed) is None and keyed["extensions"]["queryStats"]["sqlStatements"] > 0
+        post(client, everything, key=preview)
+        anonymous = client.post("/graphql", json={"query": everything}).json()
+        assert anonymous["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def _version(client: TestClient, slug: str) -> int:
+    return int(post(client, PAGE, {"slug": slug})["data"]["article"]["version"])
+
+
+def test_a_mutation_drops_exactly_what_read_the_changed_article(seeded: str) -> None:
+    writer = make_key(seeded, "editor", ["write"])
+    with stats_app(seeded) as client:
+        for slug in (PAIN, STONES):
+            post(client, PAGE, {"slug": slug})
+        post(client, LIST)
+        topic = '{ topic(slug: "magnesium") { name } }'
+        post(client, topic)
+        assert all(
+            hit(post(client, q, v)) is True
+            for q, v in (
+                (PAGE, {"slug": PAIN}),
+                (PAGE, {"slug": STONES}),
+                (LIST, None),
+                (topic, None),
+            )
+        )
+        changed = post(
+            client, UPDATE, {"slug": PAIN, "v": 1, "patch": {"title": "Magnesium and pain"}}, writer
+        )
+        assert changed["data"]["updateArticle"]["errors"] == []
+        # At once in this worker: the page and the list read the article; the other page
+        # and the topic did not.
+        page = post(client, PAGE, {"slug": PAIN})
+        assert (hit(page), page["data"]["article"]["title"]) == (False, "Magnesium and pain")
+        listed = post(client, LIST)
+        assert hit(listed) is False
+        assert "Magnesium and pain" in [
+            e["node"]["title"] for e in listed["data"]["articles"]["edges"]
+        ]
+        assert hit(post(client, PAGE, {"slug": STONES})) is True
+        assert hit(post(client, topic)) is True
+
+
+def test_review_data_expires_when_the_review_falls_due(seeded: str) -> None:
+    writer = make_key(seeded, "editor", ["write"])
+    today = dt.datetime.now(dt.UTC).date()
+    reviewed = today - dt.timedelta(days=30)
+    review = {"reviewer": "linda-rapson", "reviewedAt": str(reviewed), "nextReviewDue": str(today)}
+    ttl = 3 * 24 * 3600  # longer than the time to the review falling due
+    with stats_app(seeded, response_cache_ttl_s=ttl) as client:
+        changed = post(client, UPDATE, {"slug": PAIN, "v": 1, "patch": {"review": review}}, writer)
+        assert changed["data"]["updateArticle"]["errors"] == []
+        cache = client.app.state.response_cache  # type: ignore[attr-defined]
+        now = [time.time()]
+        cache.clock = lambda: now[0]
+        first = post(client, PAGE, {"slug": PAIN})
+        assert first["data"]["article"]["review"]["isOverdue"] is False
+        assert hit(post(client, PAGE, {"slug": PAIN})) is True
+        # The review is due today: from midnight UTC it is overdue, and the answer is gone.
+        midnight = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+        now[0] = midnight.timestamp() - 1
+        assert hit(post(client, PAGE, {"slug": PAIN})) is True
+        now[0] = midnight.timestamp()
+        assert hit(post(client, PAGE, {"slug": PAIN})) is False
+        # An answer without review data lives until the general TTL.
+        post(client, PAGE, {"slug": STONES})
+        stored = now[0]
+        now[0] = stored + ttl - 1
+        assert hit(post(client, PAGE, {"slug": STONES})) is True
+        now[0] = stored + ttl
+        assert hit(post(client, PAGE, {"slug": STONES})) is False
+
+
+def _title(base: str, slug: str) -> str:
+    body = json.dumps({"query": PAGE, "variables": {"slug": slug}}).encode()
+    request = urllib.request.Request(
+        f"{base}/graphql", data=body, headers={"content-type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return str(json.load(response)["data"]["article"]["title"])
+
+
+def test_a_seed_load_in_another_process_reaches_every_worker_within_a_second(
+    seeded: str, content_dir: Path
+) -> None:
+    """Two uvicorn workers; the loader runs in this process (not the server's)."""
+    with running_server(seeded, "--workers", "2", RATE_LIMIT_ANONYMOUS="0") as base:
+        old = _title(base, PAIN)
+        for _ in range(20):  # fill both workers' caches
+            assert _title(base, PAIN) == old
+        path = content_dir / "articles" / f"{PAIN}.md"
+        path.write_text(path.read_text().replace(old, "Magnesium and chronic pain", 1))
+        assert load(seeded, content_dir).ok
+        committed = last_old = time.monotonic()
+        # Ask for 1.5 s (hundreds of answers, from both workers): the last old answer must
+        # come within a second of the commit.
+        while time.monotonic() - committed < 1.5:
+            if _title(base, PAIN) == old:
+                last_old = time.monotonic()
+        assert last_old - committed < 1.0, f"old answers for {last_old - committed:.2f} s"
+        assert _title(base, PAIN) == "Magnesium and chronic pain"
+
+
+def test_tag_headers_stay_within_what_cdns_take() -> None:
+    few = surrogate_headers({"Article:1", "list:Article"})
+    assert few == {"surrogate-key": "Article:1 list:Article", "cache-tag": "Article:1,list:Article"}
+    many = surrogate_headers({f"Article:{n}" for n in range(5000)} | {"Topic:1"})
+    assert len(many["surrogate-key"]) <= MAX_TAG_HEADER
+    assert many["surrogate-key"] == "list:Article list:Topic"
