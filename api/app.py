@@ -25,6 +25,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api import cors, graphiql
 from api.access import Caller, Unauthenticated, client_address, identify
+from api.cdn import CdnPurger
 from api.context import RequestContext, watch_engine
 from api.cost import CostModel
 from api.disconnect import ClientDisconnected
@@ -156,10 +157,16 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
             if settings.response_cache
             else None
         )
-        app.state.follower = None
-        if app.state.response_cache is not None:
+        app.state.follower = app.state.purger = None
+        if settings.cdn_purge_url:
+            app.state.purger = CdnPurger(settings.cdn_purge_url, settings.cdn_purge_headers)
+            await app.state.purger.start()
+        if app.state.response_cache is not None or app.state.purger is not None:
             app.state.follower = OutboxFollower(
-                engine, app.state.response_cache, interval_s=settings.change_poll_ms / 1000
+                engine,
+                app.state.response_cache,
+                interval_s=settings.change_poll_ms / 1000,
+                listeners=(app.state.purger,) if app.state.purger is not None else (),
             )
             await app.state.follower.poll()  # where to start, before any answer is cached
             await app.state.follower.start()
@@ -173,6 +180,8 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
             await app.state.persisted.close()
             if app.state.follower is not None:
                 await app.state.follower.stop()
+            if app.state.purger is not None:
+                await app.state.purger.stop()
             await dispose(engine)
 
     async def graphql(request: Request) -> Response:

@@ -56,6 +56,10 @@ class ApiSettings(Settings):
     response_cache_ttl_s: int = Field(default=300, gt=0)  # the longest any answer is kept
     # How often each worker reads the change outbox: a change shows everywhere within it.
     change_poll_ms: int = Field(default=200, gt=0)
+    # Where to send purges of changed tags (a CDN's purge-by-tag endpoint), and the headers
+    # it needs, as JSON: CDN_PURGE_HEADERS='{"Authorization": "Bearer ..."}'.
+    cdn_purge_url: str | None = None
+    cdn_purge_headers: dict[str, str] = Field(default_factory=dict)
     graphiql: bool = True  # serve GraphiQL to browsers at GET /graphql
     # `__schema` and `__type` (the SDL is public, so on by default). Off, they are refused
     # and error messages carry no "Did you mean ...?" hints; `__typename` always works.

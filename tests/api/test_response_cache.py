@@ -5,11 +5,14 @@ that read what it changed, in every worker, within a second."""
 from __future__ import annotations
 
 import datetime as dt
+import http.server
 import json
+import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from starlette.testclient import TestClient
@@ -19,7 +22,7 @@ from api.http import MAX_TAG_HEADER, surrogate_headers
 from api.settings import ApiSettings
 from seed_data import SEED_DIR
 from tests.api.conftest import running_server
-from tests.helpers import load, make_key
+from tests.helpers import load, make_key, query
 
 PAIN = "magnesium-for-chronic-pain"
 STONES = "magnesium-for-kidney-stones"
@@ -200,3 +203,60 @@ def test_tag_headers_stay_within_what_cdns_take() -> None:
     many = surrogate_headers({f"Article:{n}" for n in range(5000)} | {"Topic:1"})
     assert len(many["surrogate-key"]) <= MAX_TAG_HEADER
     assert many["surrogate-key"] == "list:Article list:Topic"
+
+
+class _Cdn(http.server.BaseHTTPRequestHandler):
+    """A CDN's purge endpoint that fails the first purge (503), then accepts."""
+
+    purges: ClassVar[list[tuple[list[str], str, str]]] = []
+    failures = 1
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+        if _Cdn.failures > 0:
+            _Cdn.failures -= 1
+            self.send_response(503)
+        else:
+            _Cdn.purges.append(
+                (body["tags"], self.headers["surrogate-key"], self.headers["authorization"])
+            )
+            self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def cdn() -> Iterator[str]:
+    _Cdn.purges, _Cdn.failures = [], 1
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Cdn)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/purge"
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_purge_hook_gets_the_changed_tags_and_is_retried(seeded: str, cdn: str) -> None:
+    writer = make_key(seeded, "editor", ["write"])
+    settings = ApiSettings(
+        database_url=seeded,
+        cdn_purge_url=cdn,
+        cdn_purge_headers={"Authorization": "Bearer cdn-token"},
+    )
+    with TestClient(create_app(settings)) as client:
+        article_id = load_id(seeded, PAIN)
+        changed = post(client, UPDATE, {"slug": PAIN, "v": 1, "patch": {"title": "New"}}, writer)
+        assert changed["data"]["updateArticle"]["errors"] == []
+        deadline = time.monotonic() + 5
+        while not _Cdn.purges:
+            assert time.monotonic() < deadline, "no purge arrived"
+            time.sleep(0.05)
+    tags = [f"Article:{article_id}", "list:Article"]
+    assert _Cdn.purges == [(tags, " ".join(tags), "Bearer cdn-token")]
+    assert _Cdn.failures == 0  # the first attempt failed, and was retried
+
+
+def load_id(url: str, slug: str) -> int:
+    return int(query(url, "SELECT id FROM article WHERE slug = :slug", slug=slug)[0]["id"])
