@@ -40,6 +40,7 @@ from api.persisted import PersistedQueries, load_manifest
 from api.ratelimit import Limiter, Verdict, create_limiter
 from api.response_cache import ResponseCache
 from api.settings import ApiSettings
+from api.shared_cache import SharedCache
 from schema.db import create_engine, dispose, is_sqlite, open_session, read_sessions
 from schema.keys import live_origins
 
@@ -157,7 +158,11 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
             if settings.response_cache
             else None
         )
-        app.state.follower = app.state.purger = None
+        app.state.follower = app.state.purger = app.state.shared_cache = None
+        if app.state.response_cache is not None and settings.redis_url:
+            app.state.shared_cache = SharedCache(
+                settings.redis_url, settings.redis_prefix, settings.response_cache_ttl_s
+            )
         if settings.cdn_purge_url:
             app.state.purger = CdnPurger(settings.cdn_purge_url, settings.cdn_purge_headers)
             await app.state.purger.start()
@@ -166,7 +171,14 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
                 engine,
                 app.state.response_cache,
                 interval_s=settings.change_poll_ms / 1000,
-                listeners=(app.state.purger,) if app.state.purger is not None else (),
+                listeners=tuple(
+                    listener
+                    for listener in (
+                        app.state.purger,
+                        app.state.shared_cache.invalidate if app.state.shared_cache else None,
+                    )
+                    if listener is not None
+                ),
             )
             await app.state.follower.poll()  # where to start, before any answer is cached
             await app.state.follower.start()
@@ -182,6 +194,8 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
                 await app.state.follower.stop()
             if app.state.purger is not None:
                 await app.state.purger.stop()
+            if app.state.shared_cache is not None:
+                await app.state.shared_cache.close()
             await dispose(engine)
 
     async def graphql(request: Request) -> Response:
@@ -296,6 +310,7 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
                 persisted=request.app.state.persisted,
                 cache=request.app.state.response_cache,
                 follower=request.app.state.follower,
+                shared_cache=request.app.state.shared_cache,
             )
         if verdict is not None:
             response.headers.update(verdict.headers())

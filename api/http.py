@@ -31,6 +31,7 @@ from api.outbox import OutboxFollower
 from api.persisted import PersistedQueries, PersistedQueryError, Reference, reference
 from api.ratelimit import Verdict
 from api.response_cache import ResponseCache, cache_key
+from api.shared_cache import SharedCache
 from schema.db import is_unavailable
 from schema.keys import Scope
 
@@ -273,6 +274,7 @@ async def handle(
     persisted: PersistedQueries,
     cache: ResponseCache | None = None,
     follower: OutboxFollower | None = None,
+    shared_cache: SharedCache | None = None,
 ) -> Response:
     """Answer one GraphQL-over-HTTP request."""
     settings = context.settings
@@ -363,6 +365,20 @@ async def handle(
             query, graphql_request.operation_name, graphql_request.variables, media_type
         )
         entry = cache.get(key)
+        position = follower.position if follower is not None else None
+        if entry is None and shared_cache is not None and position is not None and not cache.blind:
+            found = await shared_cache.get(key)
+            # Only what was computed after every change this worker has applied.
+            if found is not None and found[1] >= position and found[0].expires > time.time():
+                entry = found[0]
+                cache.put(
+                    key,
+                    content=entry.content,
+                    etag=entry.etag,
+                    tags=entry.tags,
+                    generation=cache.generation,
+                    expires=entry.expires,
+                )
         if entry is not None:
             response = _send(request, entry.content, entry.etag, media_type, context, entry.tags)
             response.headers.update(headers)
@@ -403,7 +419,7 @@ async def handle(
     tags = reads.tags if reads is not None else None
     if shared and reads is not None and not result.errors:
         assert cache is not None
-        cache.put(
+        stored = cache.put(
             key,
             content=content,
             etag=etag,
@@ -411,6 +427,8 @@ async def handle(
             generation=generation,
             expires=reads.expires.timestamp() if reads.expires is not None else None,
         )
+        if shared_cache is not None and position is not None and stored is not None:
+            await shared_cache.put(key, stored, position)
     response = _send(
         request,
         content,

@@ -80,14 +80,15 @@ class ResponseCache:
         tags: Iterable[str],
         generation: int,
         expires: float | None = None,
-    ) -> None:
-        """Keep an answer computed since `generation`, unless a change came in meanwhile."""
+    ) -> Entry | None:
+        """Keep an answer computed since `generation`, unless a change came in meanwhile;
+        the entry kept, if it was."""
         if self.blind or generation != self.generation:
-            return
+            return None
         deadline = self.clock() + self.ttl_s
         entry = Entry(content, etag, frozenset(tags), min(deadline, expires or deadline))
         if entry.size > self.max_bytes // 8:
-            return  # one answer never pushes out most of the others
+            return None  # one answer never pushes out most of the others
         if key in self.entries:
             self._drop(key)
         self.entries[key] = entry
@@ -96,6 +97,7 @@ class ResponseCache:
             self.by_tag.setdefault(tag, set()).add(key)
         while self.bytes > self.max_bytes:
             self._drop(next(iter(self.entries)))
+        return entry
 
     def invalidate(self, tags: Iterable[str]) -> int:
         """Drop every entry tagged with any of `tags`; how many were dropped."""

@@ -10,6 +10,7 @@ import json
 import threading
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -22,6 +23,7 @@ from api.http import MAX_TAG_HEADER, surrogate_headers
 from api.settings import ApiSettings
 from seed_data import SEED_DIR
 from tests.api.conftest import running_server
+from tests.conftest import reachable_redis
 from tests.helpers import load, make_key, query
 
 PAIN = "magnesium-for-chronic-pain"
@@ -260,3 +262,21 @@ def test_the_purge_hook_gets_the_changed_tags_and_is_retried(seeded: str, cdn: s
 
 def load_id(url: str, slug: str) -> int:
     return int(query(url, "SELECT id FROM article WHERE slug = :slug", slug=slug)[0]["id"])
+
+
+def test_workers_share_answers_through_redis_and_drop_them_together(seeded: str) -> None:
+    writer = make_key(seeded, "editor", ["write"])
+    shared = {"redis_url": reachable_redis(), "redis_prefix": f"t{uuid.uuid4().hex}"}
+    with stats_app(seeded, **shared) as one, stats_app(seeded, **shared) as two:
+        first = post(one, PAGE, {"slug": PAIN})
+        assert hit(first) is False
+        other = post(two, PAGE, {"slug": PAIN})  # computed by the first worker
+        assert hit(other) is True and other["extensions"]["queryStats"]["sqlStatements"] == 0
+        assert other["data"] == first["data"]
+
+        changed = post(one, UPDATE, {"slug": PAIN, "v": 1, "patch": {"title": "Shared"}}, writer)
+        assert changed["data"]["updateArticle"]["errors"] == []
+        deadline = time.monotonic() + 1.0
+        while post(two, PAGE, {"slug": PAIN})["data"]["article"]["title"] != "Shared":
+            assert time.monotonic() < deadline, "the second worker still answers the old title"
+            time.sleep(0.02)
