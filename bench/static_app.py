@@ -1,4 +1,4 @@
-"""The ceiling for this stack: Starlette on uvicorn answering POST /graphql with fixed bytes.
+"""The ceiling for this stack: Starlette on uvicorn answering /graphql with fixed bytes.
 
 Serves the bytes of the file named by STATIC_RESPONSE_FILE, so it does everything the real
 service does per request except GraphQL and SQL.
@@ -22,4 +22,4 @@ def create_app() -> Starlette:
         await request.body()
         return Response(body, media_type="application/json")
 
-    return Starlette(routes=[Route("/graphql", graphql, methods=["POST"])])
+    return Starlette(routes=[Route("/graphql", graphql, methods=["GET", "POST"])])
