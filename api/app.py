@@ -15,7 +15,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
+from graphql import print_schema
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
@@ -40,8 +42,15 @@ from api.persisted import PersistedQueries, load_manifest
 from api.ratelimit import Limiter, Verdict, create_limiter
 from api.response_cache import ResponseCache
 from api.settings import ApiSettings
-from api.shared_cache import SharedCache
-from schema.db import create_engine, dispose, is_sqlite, open_session, read_sessions
+from api.shared_cache import SharedCache, fingerprint
+from schema.db import (
+    create_engine,
+    dispose,
+    is_sqlite,
+    normalise_database_url,
+    open_session,
+    read_sessions,
+)
 from schema.keys import live_origins
 
 log = logging.getLogger("healthcontent.app")
@@ -161,24 +170,33 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
         app.state.follower = app.state.purger = app.state.shared_cache = None
         if app.state.response_cache is not None and settings.redis_url:
             app.state.shared_cache = SharedCache(
-                settings.redis_url, settings.redis_prefix, settings.response_cache_ttl_s
+                settings.redis_url,
+                settings.redis_prefix,
+                fingerprint(
+                    print_schema(graphql_schema),
+                    settings.site_url,
+                    settings.publisher_name,
+                    make_url(normalise_database_url(settings.database_url)).render_as_string(),
+                ),
             )
         if settings.cdn_purge_url:
             app.state.purger = CdnPurger(settings.cdn_purge_url, settings.cdn_purge_headers)
             await app.state.purger.start()
+        follower_engine = None
         if app.state.response_cache is not None or app.state.purger is not None:
+            # A connection of its own: a pool full of requests never delays invalidation.
+            follower_engine = create_engine(
+                settings.database_url,
+                pool_size=1,
+                max_overflow=0,
+                connect_timeout_ms=settings.db_connect_timeout_ms,
+                **_server_settings(settings),
+            )
             app.state.follower = OutboxFollower(
-                engine,
+                follower_engine,
                 app.state.response_cache,
                 interval_s=settings.change_poll_ms / 1000,
-                listeners=tuple(
-                    listener
-                    for listener in (
-                        app.state.purger,
-                        app.state.shared_cache.invalidate if app.state.shared_cache else None,
-                    )
-                    if listener is not None
-                ),
+                listeners=(app.state.purger,) if app.state.purger is not None else (),
             )
             await app.state.follower.poll()  # where to start, before any answer is cached
             await app.state.follower.start()
@@ -196,6 +214,8 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
                 await app.state.purger.stop()
             if app.state.shared_cache is not None:
                 await app.state.shared_cache.close()
+            if follower_engine is not None:
+                await dispose(follower_engine)
             await dispose(engine)
 
     async def graphql(request: Request) -> Response:

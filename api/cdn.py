@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.client
 import logging
 import urllib.error
 import urllib.request
@@ -66,13 +67,15 @@ class CdnPurger:
         while True:
             await self.wake.wait()
             self.wake.clear()
-            tags, self.pending = sorted(self.pending), set()
+            # Lists first: after a large load they are what most answers carry.
+            tags = sorted(self.pending, key=lambda tag: (not tag.startswith("list:"), tag))
+            self.pending = set()
             for start in range(0, len(tags), TAGS_PER_PURGE):
                 batch = tags[start : start + TAGS_PER_PURGE]
                 try:
                     await self.purge(batch)
-                except PurgeFailed as exc:
-                    log.error("CDN purge of %d tags failed: %s", len(batch), exc)
+                except Exception as exc:  # whatever it is, the next purges still go out
+                    log.error("CDN purge of %d tags failed: %r", len(batch), exc)
 
     async def purge(self, tags: list[str]) -> None:
         """One purge, retried with backoff while the CDN fails in a way that may pass."""
@@ -86,7 +89,7 @@ class CdnPurger:
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 status = await asyncio.to_thread(self._post, body, headers)
-            except OSError as exc:
+            except (OSError, http.client.HTTPException) as exc:
                 problem = f"{exc!r}"
             else:
                 if status < 300:

@@ -305,7 +305,10 @@ class Run:
         self.slots: list[tuple[GraphQLResolveInfo, dict[str, Any]] | None] = [None] * len(
             plan.fields
         )
-        self.pending: list[tuple[Any, Any, Any, tuple[Any, ...], GraphQLResolveInfo]] = []
+        # (container, key, awaitable, completion, info, tags read if it turns out null)
+        self.pending: list[
+            tuple[Any, Any, Any, tuple[Any, ...], GraphQLResolveInfo, tuple[str, ...]]
+        ] = []
         self.reads = Reads()
 
     def _slot(self, field: FieldPlan) -> tuple[GraphQLResolveInfo, dict[str, Any]]:
@@ -358,7 +361,9 @@ class Run:
                 self.reads.tags.update(field.absent)
             if is_awaitable(value):
                 result[field.key] = None
-                self.pending.append((result, field.key, value, field.completion, info))
+                self.pending.append(
+                    (result, field.key, value, field.completion, info, field.absent)
+                )
             else:
                 result[field.key] = self.complete(field.completion, value, info)
         return result
@@ -429,7 +434,7 @@ class Run:
         for index, element in enumerate(value):
             if is_awaitable(element):
                 completed.append(None)
-                self.pending.append((completed, index, element, item, info))
+                self.pending.append((completed, index, element, item, info, ()))
             else:
                 completed.append(self.complete(item, element, info))
         return completed
@@ -473,7 +478,11 @@ class Run:
                 values = await asyncio.gather(*(entry[2] for entry in batch))
             except Exception as error:
                 raise Fallback from error
-            for (container, key, _, completion, info), value in zip(batch, values, strict=True):
+            for (container, key, _, completion, info, absent), value in zip(
+                batch, values, strict=True
+            ):
+                if value is None and absent:
+                    self.reads.tags.update(absent)
                 container[key] = self.complete(completion, value, info)
 
     def abandon(self) -> None:

@@ -365,25 +365,33 @@ async def handle(
             query, graphql_request.operation_name, graphql_request.variables, media_type
         )
         entry = cache.get(key)
+        # Taken before anything is awaited: a change applied meanwhile bumps the generation,
+        # and whatever this request computes or fetches is then not kept.
+        generation = cache.generation
         position = follower.position if follower is not None else None
         if entry is None and shared_cache is not None and position is not None and not cache.blind:
             found = await shared_cache.get(key)
-            # Only what was computed after every change this worker has applied.
-            if found is not None and found[1] >= position and found[0].expires > time.time():
+            # Only what was computed after every change this worker has applied (then and
+            # now: the follower may have moved on while Redis answered).
+            if (
+                found is not None
+                and follower is not None
+                and found[1] >= max(position, follower.position or 0)
+                and found[0].expires > time.time()
+            ):
                 entry = found[0]
                 cache.put(
                     key,
                     content=entry.content,
                     etag=entry.etag,
                     tags=entry.tags,
-                    generation=cache.generation,
+                    generation=generation,
                     expires=entry.expires,
                 )
         if entry is not None:
             response = _send(request, entry.content, entry.etag, media_type, context, entry.tags)
             response.headers.update(headers)
             return response
-        generation = cache.generation
 
     async with cancelled_on_disconnect(request):
         result, reads = await engine.executor.execute(
@@ -429,6 +437,9 @@ async def handle(
         )
         if shared_cache is not None and position is not None and stored is not None:
             await shared_cache.put(key, stored, position)
+    # An answer computed across a change may hold what the change replaced, and the CDN's
+    # purge for it may already have gone out: no shared cache may keep it.
+    crossed = shared and cache is not None and cache.generation != generation
     response = _send(
         request,
         content,
@@ -437,7 +448,7 @@ async def handle(
         context,
         tags,
         hit=False if shared else None,
-        errors=bool(result.errors),
+        errors=bool(result.errors) or crossed,
     )
     response.headers.update(headers)
     return response

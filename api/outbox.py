@@ -1,8 +1,12 @@
 """Each worker follows the change outbox (schema/changes.py) and drops the cached answers
 whose tags changed: within one poll interval of the commit, whichever process wrote.
 
-A worker that cannot read the outbox serves and stores nothing from its cache until it can
-again: it could not know what changed meanwhile.
+The follower has a connection of its own (a busy request pool never delays it), each poll
+has a deadline, and the cache answers only while the last good poll is recent
+(`ResponseCache.fresh_until`): a worker that cannot read the outbox serves and stores
+nothing from its cache until it can again, since it could not know what changed meanwhile.
+Listeners (CDN purges, the Redis cache) hear of changes in tasks of their own, so a slow
+one never holds invalidation up.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -19,7 +24,11 @@ from schema.changes import changes_after, last_change
 
 log = logging.getLogger("healthcontent.outbox")
 
-BATCH = 1000  # changes read a poll
+BATCH = 1000  # changes read at a time
+POLL_TIMEOUT_S = 1.0
+# How long after the start of the last good poll the cache may still answer: a few polls'
+# worth, and below the one-second freshness promise.
+TRUSTED_FOR_S = 0.8
 
 
 class OutboxFollower:
@@ -38,23 +47,27 @@ class OutboxFollower:
         self.position: int | None = None  # the last change applied
         self.lock = asyncio.Lock()
         self.task: asyncio.Task[None] | None = None
+        self.told: set[asyncio.Task[None]] = set()  # listeners still at work
         self.failing = False
 
     async def start(self) -> None:
         self.task = asyncio.create_task(self._run(), name="outbox follower")
 
     async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
+        for task in [self.task, *self.told]:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
 
     async def poll(self) -> None:
         """Apply every change committed so far (callers may await it: a mutation does, so
         its own worker answers with what it wrote at once)."""
         async with self.lock:
+            started = time.monotonic()
+            changed: set[str] = set()
             try:
-                async with self.engine.connect() as connection:
+                async with asyncio.timeout(POLL_TIMEOUT_S), self.engine.connect() as connection:
                     if self.position is None:
                         self.position = await last_change(connection)
                     while True:
@@ -64,9 +77,8 @@ class OutboxFollower:
                         tags = {tag for entry in entries for tag in entry.tags}
                         if self.cache is not None:
                             self.cache.invalidate(tags)
+                        changed |= tags
                         self.position = entries[-1].id
-                        for listener in self.listeners:
-                            await listener(tags)
                         if len(entries) < BATCH:
                             break
             except Exception as exc:
@@ -74,14 +86,30 @@ class OutboxFollower:
                     log.warning("cannot read the change outbox (%r): cache off until it can", exc)
                 self.failing = True
                 if self.cache is not None:
-                    self.cache.blind = True
                     self.cache.clear()
+                self._tell(changed)
                 return
             if self.failing:
                 log.warning("the change outbox is readable again: cache on")
                 self.failing = False
-            if self.cache is not None and self.cache.blind:
-                self.cache.blind = False
+            if self.cache is not None:
+                self.cache.fresh_until = started + TRUSTED_FOR_S
+            self._tell(changed)
+
+    def _tell(self, tags: set[str]) -> None:
+        if not tags:
+            return
+        for listener in self.listeners:
+            task = asyncio.create_task(self._listen(listener, tags))
+            self.told.add(task)
+            task.add_done_callback(self.told.discard)
+
+    @staticmethod
+    async def _listen(listener: Callable[[set[str]], Awaitable[None]], tags: set[str]) -> None:
+        try:
+            await listener(tags)
+        except Exception:
+            log.exception("a change listener failed")
 
     async def _run(self) -> None:
         while True:

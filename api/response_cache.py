@@ -55,8 +55,14 @@ class ResponseCache:
         # Bumped whenever changes are applied: an answer computed across a change is not
         # stored (it may hold what the change replaced).
         self.generation = 0
-        self.blind = False  # the outbox cannot be read: nothing is served or stored
+        # Until when (time.monotonic) the outbox follower vouches for the entries: past it
+        # (the outbox unread for too long) nothing is served or stored.
+        self.fresh_until = 0.0
         self.hits = self.misses = 0
+
+    @property
+    def blind(self) -> bool:
+        return time.monotonic() > self.fresh_until
 
     def get(self, key: str) -> Entry | None:
         entry = None if self.blind else self.entries.get(key)

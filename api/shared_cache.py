@@ -1,18 +1,22 @@
 """The response cache's second level, in Redis (`REDIS_URL`): what one worker computed,
 every worker can answer with.
 
-An entry carries the outbox position its worker had applied when it began the answer. A
-worker takes an entry from Redis only if that position is at least its own: otherwise the
-entry may predate a change this worker has already applied (and would never drop again).
-Every worker's outbox follower drops the changed tags' entries in Redis too, so an entry
-stored late by a slow worker goes as soon as that worker learns of the change.
+An entry carries the outbox position its worker had applied when it began the answer, and
+a worker takes an entry from Redis only if that position is at least its own. An entry
+that may predate a change this worker has applied is never taken; one that predates a
+change this worker has not applied yet is dropped with its other entries when it does. So
+Redis needs no invalidation of its own: entries just expire (the general TTL at most), and
+a worker that finds one too old computes the answer again and replaces it.
+
+Keys carry a fingerprint of what shapes an answer (the schema, the settings that appear in
+answers, the database): workers of another version or on another database never share.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
-from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -21,77 +25,47 @@ from api.response_cache import Entry
 
 log = logging.getLogger("healthcontent.cache")
 RETRY_REDIS_S = 5.0
+FORMAT = 1  # of the stored value
 
-# Drop every entry under each tag, and the tag's set (atomic per tag: an entry added under
-# a tag is either dropped with it or added after, to a fresh set).
-_DROP = """
-for i = 1, #KEYS do
-  local keys = redis.call('SMEMBERS', KEYS[i])
-  for j = 1, #keys do redis.call('DEL', keys[j]) end
-  redis.call('DEL', KEYS[i])
-end
-return 0
-"""
+
+def fingerprint(*parts: str) -> str:
+    return hashlib.blake2b("\0".join((str(FORMAT), *parts)).encode(), digest_size=8).hexdigest()
 
 
 class SharedCache:
-    def __init__(self, url: str, prefix: str, ttl_s: int) -> None:
+    def __init__(self, url: str, prefix: str, fingerprint: str) -> None:
         import redis.asyncio as redis
 
-        self.ttl_s = ttl_s  # tag sets live as long as the longest entry may
         self.client: Any = redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-        self.drop_script = self.client.register_script(_DROP)
-        self.prefix = f"{prefix}:rc:"
+        self.prefix = f"{prefix}:rc:{fingerprint}:"
         self.retry_at: float | None = None
-
-    def _entry_key(self, key: str) -> str:
-        return f"{self.prefix}e:{key}"
-
-    def _tag_key(self, tag: str) -> str:
-        return f"{self.prefix}t:{tag}"
 
     async def get(self, key: str) -> tuple[Entry, int] | None:
         """The entry and the outbox position it was computed at."""
         if not self._usable():
             return None
         try:
-            raw = await self.client.get(self._entry_key(key))
+            raw = await self.client.get(self.prefix + key)
         except Exception as exc:
             self._failed(exc)
             return None
         if raw is None:
             return None
-        head, _, content = raw.partition(b"\n")
-        etag, tags, expires, position = orjson.loads(head)
-        return Entry(content, etag, frozenset(tags), float(expires)), int(position)
+        try:
+            head, _, content = raw.partition(b"\n")
+            etag, tags, expires, position = orjson.loads(head)
+            return Entry(content, str(etag), frozenset(tags), float(expires)), int(position)
+        except (ValueError, TypeError):
+            return None  # not a value this version wrote: a miss
 
     async def put(self, key: str, entry: Entry, position: int) -> None:
         ttl = int(entry.expires - time.time())
         if ttl <= 0 or not self._usable():
             return
         head = orjson.dumps([entry.etag, sorted(entry.tags), entry.expires, position])
-        name = self._entry_key(key)
         try:
-            async with self.client.pipeline(transaction=True) as pipe:
-                pipe.set(name, head + b"\n" + entry.content, ex=ttl)
-                for tag in entry.tags:
-                    pipe.sadd(self._tag_key(tag), name)
-                    pipe.expire(self._tag_key(tag), self.ttl_s)
-                await pipe.execute()
+            await self.client.set(self.prefix + key, head + b"\n" + entry.content, ex=ttl)
         except Exception as exc:
-            self._failed(exc)
-
-    async def invalidate(self, tags: Iterable[str]) -> None:
-        """Drop every entry under `tags` (the outbox follower calls this)."""
-        keys = [self._tag_key(tag) for tag in tags]
-        if not keys:
-            return
-        try:
-            await self.drop_script(keys=keys)
-        except Exception as exc:
-            # Retried by nobody: say so loudly; entries under these tags live out their TTL
-            # at most, and no worker that has applied the change takes them (positions).
-            log.error("could not drop %d tags from the Redis response cache: %r", len(keys), exc)
             self._failed(exc)
 
     async def close(self) -> None:

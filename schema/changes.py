@@ -18,10 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from schema.tables import ArticleStatus, Change, ChangeAction, ChangeEntity, utcnow
 
 
-def tags(entity: ChangeEntity, entity_id: int) -> list[str]:
+def tags(entity: ChangeEntity, entity_id: int, listed: bool = True) -> list[str]:
     """The tags a change to this item invalidates: the item, and every list of its kind
-    (a change can move an item into, out of, or within any list)."""
-    return [f"{entity.value}:{entity_id}", f"list:{entity.value}"]
+    (a change can move an item into, out of, or within any list) unless the item was in
+    none before and is in none after (a draft saved again)."""
+    item = f"{entity.value}:{entity_id}"
+    return [item, f"list:{entity.value}"] if listed else [item]
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class Changed:
     slug: str
     action: ChangeAction
     version: int | None = None
+    listed: bool = True  # public before or after: lists of its kind may change
 
 
 def article_action(before: ArticleStatus | str | None, after: ArticleStatus | str) -> ChangeAction:
@@ -61,7 +64,7 @@ async def record(
             "slug": c.slug,
             "action": c.action.value,
             "version": c.version,
-            "tags": " ".join(tags(c.entity, c.entity_id)),
+            "tags": " ".join(tags(c.entity, c.entity_id, c.listed)),
             "changed_at": now,
         }
         for c in changed

@@ -393,7 +393,12 @@ async def delete_article(
             session,
             [
                 Changed(
-                    ChangeEntity.ARTICLE, row.id, row.slug, ChangeAction.DELETED, row.version + 1
+                    ChangeEntity.ARTICLE,
+                    row.id,
+                    row.slug,
+                    ChangeAction.DELETED,
+                    row.version + 1,
+                    listed=row.status == ArticleStatus.PUBLISHED,
                 )
             ],
             now,

@@ -342,7 +342,10 @@ def _changes(
     for i in arts.created + arts.updated:
         data = batch.articles[i]
         stored = arts.stored.get(data.slug)
-        action = article_action(stored.status if stored else None, data.status)
+        before = stored.status if stored else None
+        action = article_action(before, data.status)
+        public = ArticleStatus.PUBLISHED
+        listed = data.status == public or (before is not None and before == public)
         out.append(
             Changed(
                 ChangeEntity.ARTICLE,
@@ -350,6 +353,7 @@ def _changes(
                 data.slug,
                 action,
                 _next_version(stored),
+                listed,
             )
         )
     return out
@@ -489,7 +493,6 @@ async def apply_load(
             }
             for n, r in enumerate(data.related)
         ]
-    await record(session, _changes(plan, expert_ids, topic_ids, article_ids), now)
     for table, rows in (
         (ArticleRevision, revisions),
         (ArticleTopic, links),
@@ -500,3 +503,5 @@ async def apply_load(
         for chunk in _chunks(rows, 2000):
             # Core insert: the ORM's bulk bookkeeping is wasted on rows we never load back.
             await session.execute(insert(table.__table__), list(chunk))
+    # Last: on PostgreSQL it locks the outbox until the commit, so nothing may wait after it.
+    await record(session, _changes(plan, expert_ids, topic_ids, article_ids), now)

@@ -23,7 +23,9 @@ def _review_changes(article: Any) -> dt.datetime | None:
     due: dt.date | None = getattr(article, "next_review_due", None)
     if due is None:
         return None
-    return dt.datetime.combine(due + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    moment = dt.datetime.combine(due + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    # Already overdue: it stays so, and the answer with it.
+    return moment if moment > dt.datetime.now(dt.UTC) else None
 
 
 TAGGING = Tagging(
@@ -43,6 +45,10 @@ TAGGING = Tagging(
     lists={f"{kind}Connection": f"list:{kind}" for kind in ENTITIES},
     fields={
         ("Article", "relatedPosts"): ("list:Article",),  # ranked among every article
+        # A topic's articles include its subtopics' (the tree may change); a list filtered by
+        # topic or expert finds them by slug (which may change) without showing them.
+        ("Topic", "articles"): ("list:Topic",),
+        ("Query", "articles"): ("list:Topic", "list:Expert"),
         ("Expert", "quotes"): ("list:Article",),  # any article may start quoting them
         # Built from the article's topics, experts and reviewer, none of them selected.
         ("Article", "jsonLd"): ("list:Topic", "list:Expert"),

@@ -255,7 +255,7 @@ def test_the_purge_hook_gets_the_changed_tags_and_is_retried(seeded: str, cdn: s
         while not _Cdn.purges:
             assert time.monotonic() < deadline, "no purge arrived"
             time.sleep(0.05)
-    tags = [f"Article:{article_id}", "list:Article"]
+    tags = ["list:Article", f"Article:{article_id}"]  # lists first
     assert _Cdn.purges == [(tags, " ".join(tags), "Bearer cdn-token")]
     assert _Cdn.failures == 0  # the first attempt failed, and was retried
 
@@ -280,3 +280,49 @@ def test_workers_share_answers_through_redis_and_drop_them_together(seeded: str)
         while post(two, PAGE, {"slug": PAIN})["data"]["article"]["title"] != "Shared":
             assert time.monotonic() < deadline, "the second worker still answers the old title"
             time.sleep(0.02)
+
+
+PUBLISH = 'mutation { publishArticle(slug: "%s") { errors { message } } }'
+UNPUBLISH = 'mutation { unpublishArticle(slug: "%s") { errors { message } } }'
+
+
+def test_a_lookup_that_found_nothing_is_dropped_when_the_item_appears(seeded: str) -> None:
+    writer = make_key(seeded, "editor", ["write"])
+    with stats_app(seeded) as client:
+        assert (
+            post(client, UNPUBLISH % PAIN, key=writer)["data"]["unpublishArticle"]["errors"] == []
+        )
+        assert post(client, PAGE, {"slug": PAIN})["data"]["article"] is None
+        assert hit(post(client, PAGE, {"slug": PAIN})) is True
+        assert post(client, PUBLISH % PAIN, key=writer)["data"]["publishArticle"]["errors"] == []
+        found = post(client, PAGE, {"slug": PAIN})
+        assert (hit(found), found["data"]["article"] is not None) == (False, True)
+
+
+def test_moving_a_topic_in_the_tree_drops_its_article_lists(seeded: str) -> None:
+    writer = make_key(seeded, "editor", ["write"])
+    count = '{ topic(slug: "pain") { articles { totalCount } } }'
+    filtered = '{ articles(topic: "pain") { totalCount } }'
+    with stats_app(seeded) as client:
+        before = [post(client, q)["data"] for q in (count, filtered)]
+        assert [hit(post(client, q)) for q in (count, filtered)] == [True, True]
+        moved = post(
+            client,
+            'mutation { updateTopic(slug: "magnesium", expectedVersion: 1, '
+            'patch: {parent: "pain"}) { errors { message } } }',
+            key=writer,
+        )
+        assert moved["data"]["updateTopic"]["errors"] == []
+        after = [post(client, q) for q in (count, filtered)]
+        assert [hit(a) for a in after] == [False, False]
+        assert [a["data"] for a in after] != before  # magnesium's articles now count
+
+
+def test_answers_showing_an_overdue_review_are_still_cached(seeded: str) -> None:
+    writer = make_key(seeded, "editor", ["write"])
+    review = {"reviewer": "linda-rapson", "reviewedAt": "2024-01-01", "nextReviewDue": "2025-01-01"}
+    with stats_app(seeded) as client:
+        changed = post(client, UPDATE, {"slug": PAIN, "v": 1, "patch": {"review": review}}, writer)
+        assert changed["data"]["updateArticle"]["errors"] == []
+        assert post(client, PAGE, {"slug": PAIN})["data"]["article"]["review"]["isOverdue"] is True
+        assert hit(post(client, PAGE, {"slug": PAIN})) is True

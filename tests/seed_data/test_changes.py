@@ -50,3 +50,24 @@ def test_a_failed_load_records_nothing(database_url: str, content_dir: Path) -> 
     (content_dir / "articles" / "broken.md").write_text("---\ntitle: [unclosed\n---\nbody\n")
     assert not load(database_url, content_dir).ok
     assert _changes(database_url) == before
+
+
+def test_a_draft_saved_again_leaves_every_list_alone(database_url: str, content_dir: Path) -> None:
+    path = content_dir / "articles" / f"{ARTICLE}.md"
+    text = path.read_text()
+    assert "\nstatus: published\n" in text
+    path.write_text(text.replace("\nstatus: published\n", "\nstatus: draft\n", 1))
+    assert load(database_url, content_dir).ok
+    path.write_text(path.read_text().replace("Magnesium", "Magnesium (Mg)", 1))
+    assert load(database_url, content_dir).ok
+    path.write_text(path.read_text().replace("status: draft\n", "status: published\n", 1))
+    assert load(database_url, content_dir).ok
+    (article_id,) = [
+        r["id"] for r in query(database_url, f"SELECT id FROM article WHERE slug = '{ARTICLE}'")
+    ]
+    mine = [(c["action"], c["tags"]) for c in _changes(database_url) if c["slug"] == ARTICLE]
+    assert mine == [
+        ("created", f"Article:{article_id}"),
+        ("updated", f"Article:{article_id}"),
+        ("published", f"Article:{article_id} list:Article"),
+    ]
