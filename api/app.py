@@ -26,7 +26,7 @@ from starlette.routing import Route
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api import cors, graphiql
-from api.access import Caller, Unauthenticated, client_address, identify
+from api.access import Caller, Unauthenticated, bearer_token, client_address, identify
 from api.cdn import CdnPurger
 from api.context import RequestContext, watch_engine
 from api.cost import CostModel
@@ -35,7 +35,16 @@ from api.documents import DocumentCache
 from api.executor import Executor
 from api.graphql.cache_tags import TAGGING
 from api.graphql.schema import schema
-from api.http import Engine, Unavailable, handle, new_request_id, unavailable
+from api.http import (
+    Engine,
+    RequestError,
+    Unavailable,
+    handle,
+    new_request_id,
+    response_media_type,
+    shareable,
+    unavailable,
+)
 from api.limits import Limits
 from api.outbox import OutboxFollower
 from api.persisted import PersistedQueries, load_manifest
@@ -223,6 +232,11 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
             return graphiql.page()
         request_id = request.headers.get("x-request-id") or new_request_id()
         state = request.app.state
+        if state.response_cache is not None and request.method in ("GET", "HEAD"):
+            hit = await _repeat(request, state.response_cache, state.limiter)
+            if hit is not None:
+                hit.headers["x-request-id"] = request_id
+                return hit
         context = RequestContext(
             settings=settings,
             engine=state.engine,
@@ -272,6 +286,35 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
         response.headers["x-request-id"] = request_id
         return response
 
+    async def _repeat(request: Request, cache: ResponseCache, limiter: Limiter) -> Response | None:
+        """An anonymous GET answered before, byte for byte: its cached answer, before any
+        parsing, session or task (None: take the full path). Its rate limit still counts; a
+        hit spends no cost budget."""
+        if settings.query_stats or "authorization" in request.headers:
+            return None
+        try:
+            media_type = response_media_type(request)
+        except RequestError:
+            return None
+        entry = cache.by_alias((request.scope["query_string"], media_type))
+        if entry is None:
+            return None
+        verdict = await _check_rate(Caller(None, client_address(request)), limiter)
+        if verdict is not None and not verdict.allowed:
+            return None  # the full path words the 429
+        response = shareable(
+            request, entry.content, entry.etag, media_type, settings, entry.headers
+        )
+        if verdict is not None:
+            response.headers.update(verdict.headers())
+        origin = request.headers.get("origin")
+        cors.add_headers(
+            response,
+            origin,
+            origin is not None and cors.is_allowed(origin, settings.cors_origins, ()),
+        )
+        return response
+
     async def _stop(work: asyncio.Task[Response], context: RequestContext) -> None:
         """Stop the work now; it unwinds, and gives its connection back, in a task of its
         own (which shutdown waits for)."""
@@ -297,7 +340,11 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
     async def _answer(request: Request, context: RequestContext, limiter: Limiter) -> Response:
         """Who is calling, whether they are within their limit, then the GraphQL answer."""
         try:
-            context.caller = await context.read(lambda session: identify(request, session))
+            # Anonymous callers need no session at all (a cache hit then touches no database).
+            if bearer_token(request) is None:
+                context.caller = Caller(None, client_address(request))
+            else:
+                context.caller = await context.read(lambda session: identify(request, session))
             failure = None
         except Unauthenticated as exc:
             context.caller = Caller(None, client_address(request))

@@ -11,7 +11,7 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +30,8 @@ from api.limits import LimitCode, Limits, limit_error, refuse_variables
 from api.outbox import OutboxFollower
 from api.persisted import PersistedQueries, PersistedQueryError, Reference, reference
 from api.ratelimit import Verdict
-from api.response_cache import ResponseCache, cache_key
+from api.response_cache import ResponseCache, cache_key, surrogate_headers
+from api.settings import ApiSettings
 from api.shared_cache import SharedCache
 from schema.db import is_unavailable
 from schema.keys import Scope
@@ -72,7 +73,7 @@ class GraphQLRequest:
     persisted: Reference | None = None  # a persisted query's hash or document id
 
 
-def _media_type(request: Request) -> str:
+def response_media_type(request: Request) -> str:
     """The response type the client accepts; 406 when it accepts neither JSON type."""
     accept = request.headers.get("accept", "")
     if not accept.strip():
@@ -279,7 +280,7 @@ async def handle(
     """Answer one GraphQL-over-HTTP request."""
     settings = context.settings
     try:
-        media_type = _media_type(request)
+        media_type = response_media_type(request)
     except RequestError as error:
         return _response(error.body(), error.status, JSON)
     try:
@@ -389,7 +390,8 @@ async def handle(
                     expires=entry.expires,
                 )
         if entry is not None:
-            response = _send(request, entry.content, entry.etag, media_type, context, entry.tags)
+            _alias(request, cache, key, media_type, context)
+            response = _send(request, entry.content, entry.etag, media_type, context, entry.headers)
             response.headers.update(headers)
             return response
 
@@ -424,7 +426,7 @@ async def handle(
         )
     content = orjson.dumps(body)
     etag = _etag(content, media_type)
-    tags = reads.tags if reads is not None else None
+    tag_headers = surrogate_headers(reads.tags) if reads is not None else None
     if shared and reads is not None and not result.errors:
         assert cache is not None
         stored = cache.put(
@@ -435,6 +437,8 @@ async def handle(
             generation=generation,
             expires=reads.expires.timestamp() if reads.expires is not None else None,
         )
+        if stored is not None:
+            _alias(request, cache, key, media_type, context)
         if shared_cache is not None and position is not None and stored is not None:
             await shared_cache.put(key, stored, position)
     # An answer computed across a change may hold what the change replaced, and the CDN's
@@ -446,12 +450,22 @@ async def handle(
         etag,
         media_type,
         context,
-        tags,
+        tag_headers,
         hit=False if shared else None,
         errors=bool(result.errors) or crossed,
     )
     response.headers.update(headers)
     return response
+
+
+def _alias(
+    request: Request, cache: ResponseCache, key: str, media_type: str, context: RequestContext
+) -> None:
+    """An anonymous GET's raw query string names this entry: the same request again is
+    answered before it is even parsed (api/app.py)."""
+    anonymous = context.caller.key is None and not context.settings.query_stats
+    if request.method in ("GET", "HEAD") and anonymous:
+        cache.alias((request.scope["query_string"], media_type), key)
 
 
 def _with_stats(body: dict[str, Any], context: RequestContext, hit: bool | None) -> dict[str, Any]:
@@ -477,7 +491,7 @@ def _send(
     etag: str,
     media_type: str,
     context: RequestContext,
-    tags: Iterable[str] | None,
+    tag_headers: dict[str, str] | None,
     hit: bool | None = True,
     errors: bool = False,
 ) -> Response:
@@ -491,9 +505,23 @@ def _send(
         )
     if request.method == "POST" or errors:
         return Response(content, media_type=media_type, headers={"cache-control": "no-store"})
+    keyed = context.caller.key is not None
+    return shareable(request, content, etag, media_type, settings, tag_headers, keyed=keyed)
+
+
+def shareable(
+    request: Request,
+    content: bytes,
+    etag: str,
+    media_type: str,
+    settings: ApiSettings,
+    tag_headers: dict[str, str] | None,
+    *,
+    keyed: bool = False,
+) -> Response:
+    """A GET answer without errors: cacheable downstream, revalidated by ETag."""
     # An answer to a key may hold drafts: only the caller's own browser may keep it, and
     # must revalidate it (by ETag) before every use. Shared caches (CDNs) never store it.
-    keyed = context.caller.key is not None
     headers = {
         "cache-control": "private, no-cache"
         if keyed
@@ -502,29 +530,14 @@ def _send(
         "etag": etag,
         "vary": "Accept, Authorization",
     }
-    if not keyed and tags is not None:
-        headers.update(surrogate_headers(tags))
+    if not keyed and tag_headers:
+        headers.update(tag_headers)
     # If-None-Match compares weakly: W/"x" matches "x", and * matches anything.
     given = request.headers.get("if-none-match", "").split(",")
     wanted = {tag.strip().removeprefix("W/") for tag in given}
     if etag in wanted or "*" in wanted:
         return Response(status_code=304, headers=headers)
     return Response(content, media_type=media_type, headers=headers)
-
-
-# CDNs cap tag headers (Fastly: 16 KB; Cloudflare: 16 KB in all): past this, items' tags
-# give way to their kinds' list tags, which every change of those kinds carries too.
-MAX_TAG_HEADER = 8 * 1024
-
-
-def surrogate_headers(tags: Iterable[str]) -> dict[str, str]:
-    """`Surrogate-Key` (Fastly, space-separated) and `Cache-Tag` (Cloudflare, commas)."""
-    ordered = sorted(tags)
-    if sum(len(tag) + 1 for tag in ordered) > MAX_TAG_HEADER:
-        ordered = sorted(
-            {tag if tag.startswith("list:") else f"list:{tag.split(':')[0]}" for tag in ordered}
-        )
-    return {"surrogate-key": " ".join(ordered), "cache-tag": ",".join(ordered)}
 
 
 def new_request_id() -> str:

@@ -12,11 +12,13 @@ import hashlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
+MAX_ALIASES = 10_000
+MAX_ALIAS_BYTES = 4096  # longer query strings are parsed every time
 ENTRY_OVERHEAD = 300  # bytes an entry costs besides its body (key, tags, bookkeeping)
 TAG_BYTES = 80
 
@@ -27,6 +29,7 @@ class Entry:
     etag: str
     tags: frozenset[str]
     expires: float  # wall-clock seconds
+    headers: dict[str, str] = field(default_factory=dict, compare=False)  # tag headers
 
     @property
     def size(self) -> int:
@@ -40,6 +43,21 @@ def cache_key(query: str, operation: str | None, variables: Any, media_type: str
         [query, operation, variables or {}, media_type], option=orjson.OPT_SORT_KEYS
     )
     return hashlib.blake2b(canonical, digest_size=20).hexdigest()
+
+
+# CDNs cap tag headers (Fastly: 16 KB; Cloudflare: 16 KB in all): past this, items' tags
+# give way to their kinds' list tags, which every change of those kinds carries too.
+MAX_TAG_HEADER = 8 * 1024
+
+
+def surrogate_headers(tags: Iterable[str]) -> dict[str, str]:
+    """`Surrogate-Key` (Fastly, space-separated) and `Cache-Tag` (Cloudflare, commas)."""
+    ordered = sorted(tags)
+    if sum(len(tag) + 1 for tag in ordered) > MAX_TAG_HEADER:
+        ordered = sorted(
+            {tag if tag.startswith("list:") else f"list:{tag.split(':')[0]}" for tag in ordered}
+        )
+    return {"surrogate-key": " ".join(ordered), "cache-tag": ",".join(ordered)}
 
 
 class ResponseCache:
@@ -59,6 +77,9 @@ class ResponseCache:
         # (the outbox unread for too long) nothing is served or stored.
         self.fresh_until = 0.0
         self.hits = self.misses = 0
+        # Raw anonymous GET requests (query string, media type) already answered -> their
+        # entry's key: repeated, they are answered without being parsed.
+        self.aliases: OrderedDict[tuple[bytes, str], str] = OrderedDict()
 
     @property
     def blind(self) -> bool:
@@ -92,7 +113,10 @@ class ResponseCache:
         if self.blind or generation != self.generation:
             return None
         deadline = self.clock() + self.ttl_s
-        entry = Entry(content, etag, frozenset(tags), min(deadline, expires or deadline))
+        tags = frozenset(tags)
+        entry = Entry(
+            content, etag, tags, min(deadline, expires or deadline), surrogate_headers(tags)
+        )
         if entry.size > self.max_bytes // 8:
             return None  # one answer never pushes out most of the others
         if key in self.entries:
@@ -104,6 +128,18 @@ class ResponseCache:
         while self.bytes > self.max_bytes:
             self._drop(next(iter(self.entries)))
         return entry
+
+    def alias(self, raw: tuple[bytes, str], key: str) -> None:
+        if len(raw[0]) > MAX_ALIAS_BYTES:
+            return
+        self.aliases[raw] = key
+        self.aliases.move_to_end(raw)
+        while len(self.aliases) > MAX_ALIASES:
+            self.aliases.popitem(last=False)
+
+    def by_alias(self, raw: tuple[bytes, str]) -> Entry | None:
+        key = self.aliases.get(raw)
+        return self.get(key) if key is not None else None
 
     def invalidate(self, tags: Iterable[str]) -> int:
         """Drop every entry tagged with any of `tags`; how many were dropped."""

@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from api.response_cache import Entry
+from api.response_cache import Entry, surrogate_headers
 
 log = logging.getLogger("healthcontent.cache")
 RETRY_REDIS_S = 5.0
@@ -54,7 +54,9 @@ class SharedCache:
         try:
             head, _, content = raw.partition(b"\n")
             etag, tags, expires, position = orjson.loads(head)
-            return Entry(content, str(etag), frozenset(tags), float(expires)), int(position)
+            tags = frozenset(tags)
+            entry = Entry(content, str(etag), tags, float(expires), surrogate_headers(tags))
+            return entry, int(position)
         except (ValueError, TypeError):
             return None  # not a value this version wrote: a miss
 

@@ -9,6 +9,7 @@ import http.server
 import json
 import threading
 import time
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from api.app import create_app
-from api.http import MAX_TAG_HEADER, surrogate_headers
+from api.response_cache import MAX_TAG_HEADER, surrogate_headers
 from api.settings import ApiSettings
 from seed_data import SEED_DIR
 from tests.api.conftest import running_server
@@ -170,11 +171,9 @@ def test_review_data_expires_when_the_review_falls_due(seeded: str) -> None:
 
 
 def _title(base: str, slug: str) -> str:
-    body = json.dumps({"query": PAGE, "variables": {"slug": slug}}).encode()
-    request = urllib.request.Request(
-        f"{base}/graphql", data=body, headers={"content-type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=5) as response:
+    """By GET: a repeated GET is answered from its raw query string (the quickest path)."""
+    params = urllib.parse.urlencode({"query": PAGE, "variables": json.dumps({"slug": slug})})
+    with urllib.request.urlopen(f"{base}/graphql?{params}", timeout=5) as response:
         return str(json.load(response)["data"]["article"]["title"])
 
 
@@ -326,3 +325,13 @@ def test_answers_showing_an_overdue_review_are_still_cached(seeded: str) -> None
         assert changed["data"]["updateArticle"]["errors"] == []
         assert post(client, PAGE, {"slug": PAIN})["data"]["article"]["review"]["isOverdue"] is True
         assert hit(post(client, PAGE, {"slug": PAIN})) is True
+
+
+def test_repeated_gets_still_count_against_the_rate_limit(seeded: str) -> None:
+    settings = ApiSettings(database_url=seeded, rate_limit_anonymous=3)
+    params = {"query": PAGE, "variables": json.dumps({"slug": PAIN})}
+    with TestClient(create_app(settings)) as client:
+        answers = [client.get("/graphql", params=params) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert answers[1].content == answers[2].content == answers[0].content
+    assert answers[2].headers["ratelimit-remaining"] == "0"
