@@ -43,7 +43,7 @@ def _serve(args: argparse.Namespace) -> int:
     settings = load_settings(ApiSettings)
     if "site_url" not in settings.model_fields_set:  # article URLs point where we serve
         os.environ["SITE_URL"] = served_url(args.host, args.port)
-    serve(args.host, args.port, args.workers)
+    serve(args.host, args.port, args.workers, access_log=settings.access_log)
     return 0
 
 

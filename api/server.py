@@ -164,7 +164,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self.transport.close()
 
 
-def serve(host: str, port: int, workers: int) -> None:
+def serve(host: str, port: int, workers: int, *, access_log: bool = True) -> None:
     uvicorn.run(
         "api.app:create_app",
         factory=True,
@@ -175,4 +175,5 @@ def serve(host: str, port: int, workers: int) -> None:
         http=BoundedHttpToolsProtocol,
         proxy_headers=False,
         log_level="info",
+        access_log=access_log,
     )

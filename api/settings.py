@@ -25,6 +25,7 @@ class ApiSettings(Settings):
     site_url: str = "http://127.0.0.1:8000"  # public base of article URLs without a canonical
     publisher_name: str = "Health Content"  # the publisher named in JSON-LD
     debug: bool = False  # show unexpected errors' messages to clients (never in production)
+    access_log: bool = True  # uvicorn's line per request (0: off, when a proxy logs them)
     query_stats: bool = False  # add extensions.queryStats {sqlStatements, durationMs}
     document_cache_size: int = 512  # parsed and validated GraphQL documents kept
     # A graphql-codegen persisted-documents manifest ({id: document}): anonymous callers may

@@ -51,7 +51,8 @@ from schema.db import create_engine, open_session  # noqa: E402
 from schema.keys import create_key  # noqa: E402
 from schema.migrate import upgrade  # noqa: E402
 
-CACHED = {**UNLIMITED, "RESPONSE_CACHE": "1"}
+# Neither server writes a log line per request (static_app runs at --log-level warning).
+CACHED = {**UNLIMITED, "RESPONSE_CACHE": "1", "ACCESS_LOG": "0"}
 QUERIES = {
     "list 20": {"query": LIST_20},
     "article page": {"query": ARTICLE_PAGE, "variables": json.dumps({"slug": "article-7"})},
