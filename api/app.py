@@ -51,7 +51,7 @@ from api.persisted import PersistedQueries, load_manifest
 from api.ratelimit import Limiter, Verdict, create_limiter
 from api.response_cache import ResponseCache
 from api.settings import ApiSettings
-from api.shared_cache import SharedCache, fingerprint
+from api.shared_cache import SharedCache, code_version, fingerprint
 from schema.db import (
     create_engine,
     dispose,
@@ -182,9 +182,11 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
                 settings.redis_url,
                 settings.redis_prefix,
                 fingerprint(
+                    code_version(),
                     print_schema(graphql_schema),
                     settings.site_url,
                     settings.publisher_name,
+                    str(settings.max_query_cost),
                     make_url(normalise_database_url(settings.database_url)).render_as_string(),
                 ),
             )

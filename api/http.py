@@ -339,21 +339,11 @@ async def handle(
             cost=cost_extension,
         )
         return _response({"errors": [error.formatted]}, request_error_status, media_type)
-    verdict = await charge(cost)
-    if verdict is not None and not verdict.allowed:
-        setting = "RATE_LIMIT_COST_KEY" if context.caller.key else "RATE_LIMIT_COST_ANONYMOUS"
-        message = (
-            f"this query costs {cost}, and only {verdict.remaining} of the budget of "
-            f"{verdict.limit} a minute ({setting}) is left: retry in {verdict.reset} s"
-        )
-        body = {"errors": [{"message": message, "extensions": {"code": "RATE_LIMITED"}}]}
-        return _response(body, 429, media_type, **verdict.headers())
     ref = graphql_request.persisted
     if ref is not None and ref.sha256 is not None and graphql_request.query is not None:
-        # Valid, and within the caller's method, cost and budget: worth keeping.
+        # Valid, and within the caller's method and the cost limit: worth keeping.
         await persisted.register(ref.sha256, query)
 
-    headers = verdict.headers() if verdict is not None else {}
     # Answers any caller who sees only published content may share (drafts never enter).
     shared = (
         cache is not None
@@ -389,11 +379,20 @@ async def handle(
                     generation=generation,
                     expires=entry.expires,
                 )
-        if entry is not None:
+        if entry is not None:  # a hit costs nothing: no budget is spent on it
             _alias(request, cache, key, media_type, context)
-            response = _send(request, entry.content, entry.etag, media_type, context, entry.headers)
-            response.headers.update(headers)
-            return response
+            return _send(request, entry.content, entry.etag, media_type, context, entry.headers)
+
+    verdict = await charge(cost)
+    if verdict is not None and not verdict.allowed:
+        setting = "RATE_LIMIT_COST_KEY" if context.caller.key else "RATE_LIMIT_COST_ANONYMOUS"
+        message = (
+            f"this query costs {cost}, and only {verdict.remaining} of the budget of "
+            f"{verdict.limit} a minute ({setting}) is left: retry in {verdict.reset} s"
+        )
+        body = {"errors": [{"message": message, "extensions": {"code": "RATE_LIMITED"}}]}
+        return _response(body, 429, media_type, **verdict.headers())
+    headers = verdict.headers() if verdict is not None else {}
 
     async with cancelled_on_disconnect(request):
         result, reads = await engine.executor.execute(

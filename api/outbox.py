@@ -5,8 +5,8 @@ The follower has a connection of its own (a busy request pool never delays it), 
 has a deadline, and the cache answers only while the last good poll is recent
 (`ResponseCache.fresh_until`): a worker that cannot read the outbox serves and stores
 nothing from its cache until it can again, since it could not know what changed meanwhile.
-Listeners (CDN purges, the Redis cache) hear of changes in tasks of their own, so a slow
-one never holds invalidation up.
+Listeners (CDN purges) hear of changes in tasks of their own, so a slow one never holds
+invalidation up, and hear of every change applied, even by a poll cut short.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ log = logging.getLogger("healthcontent.outbox")
 
 BATCH = 1000  # changes read at a time
 POLL_TIMEOUT_S = 1.0
-# How long after the start of the last good poll the cache may still answer: a few polls'
-# worth, and below the one-second freshness promise.
-TRUSTED_FOR_S = 0.8
+# How long past one poll interval after the start of the last good poll the cache may still
+# answer: at the default 200 ms interval, one second in all (the freshness promise).
+SLACK_S = 0.8
 
 
 class OutboxFollower:
@@ -43,6 +43,7 @@ class OutboxFollower:
         listeners: tuple[Callable[[set[str]], Awaitable[None]], ...] = (),
     ) -> None:
         self.engine, self.cache, self.interval_s = engine, cache, interval_s
+        self.trusted_for_s = interval_s + max(SLACK_S, interval_s)
         self.listeners = listeners
         self.position: int | None = None  # the last change applied
         self.lock = asyncio.Lock()
@@ -87,14 +88,16 @@ class OutboxFollower:
                 self.failing = True
                 if self.cache is not None:
                     self.cache.clear()
-                self._tell(changed)
                 return
+            finally:
+                # Whatever was applied is told, even when the poll was cut short (cancelled
+                # with its request): the next poll starts past it.
+                self._tell(changed)
             if self.failing:
                 log.warning("the change outbox is readable again: cache on")
                 self.failing = False
             if self.cache is not None:
-                self.cache.fresh_until = started + TRUSTED_FOR_S
-            self._tell(changed)
+                self.cache.fresh_until = started + self.trusted_for_s
 
     def _tell(self, tags: set[str]) -> None:
         if not tags:

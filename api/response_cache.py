@@ -17,8 +17,7 @@ from typing import Any
 
 import orjson
 
-MAX_ALIASES = 10_000
-MAX_ALIAS_BYTES = 4096  # longer query strings are parsed every time
+MAX_ALIAS_BYTES = 2048  # longer query strings are parsed every time
 ENTRY_OVERHEAD = 300  # bytes an entry costs besides its body (key, tags, bookkeeping)
 TAG_BYTES = 80
 
@@ -60,6 +59,10 @@ def surrogate_headers(tags: Iterable[str]) -> dict[str, str]:
     return {"surrogate-key": " ".join(ordered), "cache-tag": ",".join(ordered)}
 
 
+def _alias_size(raw: tuple[bytes, str]) -> int:
+    return len(raw[0]) + ENTRY_OVERHEAD
+
+
 class ResponseCache:
     """Entries by key, and keys by tag."""
 
@@ -79,7 +82,10 @@ class ResponseCache:
         self.hits = self.misses = 0
         # Raw anonymous GET requests (query string, media type) already answered -> their
         # entry's key: repeated, they are answered without being parsed.
+        # They are bounded by bytes too (an eighth of the entries' budget), least recently
+        # used out first; one whose entry is gone simply finds nothing.
         self.aliases: OrderedDict[tuple[bytes, str], str] = OrderedDict()
+        self.alias_bytes = 0
 
     @property
     def blind(self) -> bool:
@@ -132,14 +138,21 @@ class ResponseCache:
     def alias(self, raw: tuple[bytes, str], key: str) -> None:
         if len(raw[0]) > MAX_ALIAS_BYTES:
             return
+        if raw in self.aliases:
+            self.aliases.move_to_end(raw)
+            return
         self.aliases[raw] = key
-        self.aliases.move_to_end(raw)
-        while len(self.aliases) > MAX_ALIASES:
-            self.aliases.popitem(last=False)
+        self.alias_bytes += _alias_size(raw)
+        while self.alias_bytes > self.max_bytes // 8:
+            dropped, _ = self.aliases.popitem(last=False)
+            self.alias_bytes -= _alias_size(dropped)
 
     def by_alias(self, raw: tuple[bytes, str]) -> Entry | None:
         key = self.aliases.get(raw)
-        return self.get(key) if key is not None else None
+        if key is None:
+            return None
+        self.aliases.move_to_end(raw)
+        return self.get(key)
 
     def invalidate(self, tags: Iterable[str]) -> int:
         """Drop every entry tagged with any of `tags`; how many were dropped."""
@@ -156,6 +169,8 @@ class ResponseCache:
         self.entries.clear()
         self.by_tag.clear()
         self.bytes = 0
+        self.aliases.clear()
+        self.alias_bytes = 0
 
     def _drop(self, key: str) -> None:
         entry = self.entries.pop(key)

@@ -8,8 +8,9 @@ change this worker has not applied yet is dropped with its other entries when it
 Redis needs no invalidation of its own: entries just expire (the general TTL at most), and
 a worker that finds one too old computes the answer again and replaces it.
 
-Keys carry a fingerprint of what shapes an answer (the schema, the settings that appear in
-answers, the database): workers of another version or on another database never share.
+Keys carry a fingerprint of what shapes an answer (the code, the schema, the settings that
+appear in answers, the database): workers of another version, configuration or database
+never share.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -26,6 +28,17 @@ from api.response_cache import Entry, surrogate_headers
 log = logging.getLogger("healthcontent.cache")
 RETRY_REDIS_S = 5.0
 FORMAT = 1  # of the stored value
+
+
+def code_version() -> str:
+    """A digest of the service's own code (api/ and schema/): a worker of another version
+    never takes this one's answers."""
+    digest = hashlib.blake2b(digest_size=8)
+    root = Path(__file__).resolve().parent.parent
+    for package in ("api", "schema"):
+        for path in sorted((root / package).rglob("*.py")):
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def fingerprint(*parts: str) -> str:

@@ -172,7 +172,8 @@ def test_cost_budgets_show_in_headers_and_refuse_with_429(
 ) -> None:
     key = make_key(seeded, "partner")
     budgets = {"rate_limit_cost_anonymous": 130, "rate_limit_cost_key": 100, "max_query_cost": 100}
-    with _client(seeded, redis_url=redis_url, **budgets) as client:
+    # Every query executes (a cached answer spends no budget: tests/api/test_response_cache.py).
+    with _client(seeded, redis_url=redis_url, response_cache=False, **budgets) as client:
         answers = [client.post("/graphql", json=PAGE_OF_10) for _ in range(3)]
         cheap = client.post("/graphql", json=ONE_ARTICLE)  # still fits in what is left
         keyed = [client.post("/graphql", json=PAGE_OF_10, headers=_bearer(key)) for _ in range(2)]
@@ -196,7 +197,7 @@ def test_cost_budgets_show_in_headers_and_refuse_with_429(
 def test_a_keys_own_rate_scales_its_cost_budget(seeded: str) -> None:
     fast = make_key(seeded, "fast", rate_per_minute=2400)  # twice RATE_LIMIT_KEY
     slow = make_key(seeded, "slow", rate_per_minute=12)  # a hundredth: one query's worth
-    with _client(seeded) as client:
+    with _client(seeded, response_cache=False) as client:  # each query spends (no hits)
         limits = [
             client.post("/graphql", json=COUNT, headers=_bearer(k)).headers["ratelimit-cost-limit"]
             for k in (fast, slow)

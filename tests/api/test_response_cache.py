@@ -335,3 +335,16 @@ def test_repeated_gets_still_count_against_the_rate_limit(seeded: str) -> None:
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     assert answers[1].content == answers[2].content == answers[0].content
     assert answers[2].headers["ratelimit-remaining"] == "0"
+
+
+def test_a_hit_spends_no_cost_budget(seeded: str) -> None:
+    page = {"query": "{ articles(first: 10) { edges { node { title } } } }"}  # costs 60
+    other = {"query": "{ articles(first: 10) { edges { node { slug } } } }"}  # costs 60 too
+    budgets = {"rate_limit_cost_anonymous": 130, "max_query_cost": 100}
+    with TestClient(create_app(ApiSettings(database_url=seeded, **budgets))) as client:
+        answers = [client.post("/graphql", json=page) for _ in range(4)]
+        assert [a.status_code for a in answers] == [200] * 4  # one execution, three hits
+        assert answers[0].headers["ratelimit-cost-remaining"] == "70"
+        assert client.post("/graphql", json=other).status_code == 200  # 10 left
+        third = {"query": "{ articles(first: 10) { edges { node { url } } } }"}
+        assert client.post("/graphql", json=third).status_code == 429
