@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
+from api.redis_backoff import RedisBackoff
 
 log = logging.getLogger("healthcontent.persisted")
 
@@ -37,7 +38,6 @@ STORE_BYTES = 32 * 1024 * 1024  # ... and their bytes at most
 # anonymous rate limit can hold at most ~120 * 60 * 16 KiB there.
 REDIS_TTL_S = 3600
 MAX_KEPT_BYTES = 16 * 1024  # larger documents run, but are not kept (send them in full)
-RETRY_REDIS_S = 5.0
 
 
 class PersistedQueryError(Exception):
@@ -136,7 +136,7 @@ class PersistedQueries:
         self.bytes = 0
         self.prefix = f"{prefix}:apq:"
         self.redis: Any = None
-        self.retry_at: float | None = None  # while Redis fails: when to try it again
+        self.backoff = RedisBackoff("persisted-query store", log)
         if redis_url:
             import redis.asyncio as redis
 
@@ -193,11 +193,11 @@ class PersistedQueries:
         if len(query.encode()) > MAX_KEPT_BYTES:
             return
         self._keep(digest, query)
-        if self.redis is not None and self._redis_usable():
+        if self.redis is not None and self.backoff.usable():
             try:
                 await self.redis.set(self.prefix + digest, query, ex=REDIS_TTL_S)
             except Exception as exc:
-                self._redis_failed(exc)
+                self.backoff.failed(exc)
 
     def _keep(self, digest: str, query: str) -> None:
         if digest in self.local:
@@ -214,12 +214,12 @@ class PersistedQueries:
         if found is not None:
             self.local.move_to_end(digest)
             return found
-        if self.redis is None or not self._redis_usable():
+        if self.redis is None or not self.backoff.usable():
             return None
         try:
             stored = await self.redis.getex(self.prefix + digest, ex=REDIS_TTL_S)
         except Exception as exc:
-            self._redis_failed(exc)
+            self.backoff.failed(exc)
             return None
         if stored is None:
             return None
@@ -228,19 +228,6 @@ class PersistedQueries:
             return None
         self._keep(digest, text)
         return text
-
-    def _redis_usable(self) -> bool:
-        if self.retry_at is None:
-            return True
-        if time.monotonic() < self.retry_at:
-            return False
-        self.retry_at = None
-        return True
-
-    def _redis_failed(self, exc: Exception) -> None:
-        if self.retry_at is None:
-            log.warning("Redis persisted-query store failed (%s); using this worker's", exc)
-        self.retry_at = time.monotonic() + RETRY_REDIS_S
 
 
 def _mismatch() -> PersistedQueryError:

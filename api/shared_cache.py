@@ -23,10 +23,10 @@ from typing import Any
 
 import orjson
 
+from api.redis_backoff import RedisBackoff
 from api.response_cache import Entry, surrogate_headers
 
 log = logging.getLogger("healthcontent.cache")
-RETRY_REDIS_S = 5.0
 FORMAT = 1  # of the stored value
 
 
@@ -51,16 +51,16 @@ class SharedCache:
 
         self.client: Any = redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
         self.prefix = f"{prefix}:rc:{fingerprint}:"
-        self.retry_at: float | None = None
+        self.backoff = RedisBackoff("response cache", log)
 
     async def get(self, key: str) -> tuple[Entry, int] | None:
         """The entry and the outbox position it was computed at."""
-        if not self._usable():
+        if not self.backoff.usable():
             return None
         try:
             raw = await self.client.get(self.prefix + key)
         except Exception as exc:
-            self._failed(exc)
+            self.backoff.failed(exc)
             return None
         if raw is None:
             return None
@@ -75,26 +75,13 @@ class SharedCache:
 
     async def put(self, key: str, entry: Entry, position: int) -> None:
         ttl = int(entry.expires - time.time())
-        if ttl <= 0 or not self._usable():
+        if ttl <= 0 or not self.backoff.usable():
             return
         head = orjson.dumps([entry.etag, sorted(entry.tags), entry.expires, position])
         try:
             await self.client.set(self.prefix + key, head + b"\n" + entry.content, ex=ttl)
         except Exception as exc:
-            self._failed(exc)
+            self.backoff.failed(exc)
 
     async def close(self) -> None:
         await self.client.aclose()
-
-    def _usable(self) -> bool:
-        if self.retry_at is None:
-            return True
-        if time.monotonic() < self.retry_at:
-            return False
-        self.retry_at = None
-        return True
-
-    def _failed(self, exc: Exception) -> None:
-        if self.retry_at is None:
-            log.warning("Redis response cache failed (%r); this worker's own cache only", exc)
-        self.retry_at = time.monotonic() + RETRY_REDIS_S
