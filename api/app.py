@@ -187,6 +187,14 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
                     settings.site_url,
                     settings.publisher_name,
                     str(settings.max_query_cost),
+                    repr(
+                        (
+                            settings.license_name,
+                            settings.license_url,
+                            settings.attribution_text,
+                            settings.attribution_html,
+                        )
+                    ),
                     make_url(normalise_database_url(settings.database_url)).render_as_string(),
                 ),
             )

@@ -24,6 +24,12 @@ class ApiSettings(Settings):
 
     site_url: str = "http://127.0.0.1:8000"  # public base of article URLs without a canonical
     publisher_name: str = "Health Content"  # the publisher named in JSON-LD
+    # What partners may do with articles that set no licence of their own, and how they
+    # must credit them (unset: "Source: <PUBLISHER_NAME>" linking to the article's URL).
+    license_name: str = Field(default="All rights reserved", min_length=1, max_length=200)
+    license_url: str | None = None
+    attribution_text: str | None = None
+    attribution_html: str | None = None
     debug: bool = False  # show unexpected errors' messages to clients (never in production)
     access_log: bool = True  # uvicorn's line per request (0: off, when a proxy logs them)
     query_stats: bool = False  # add extensions.queryStats {sqlStatements, durationMs}

@@ -12,6 +12,7 @@ import re
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
+import nh3
 import orjson
 from pydantic import (
     AfterValidator,
@@ -85,13 +86,18 @@ class _Input(SQLModel):
     # modified after validation.
     _hash: str | None = PrivateAttr(default=None)
     _hash_salt = 0  # what besides the fields decides what is stored
+    # Fields added later, left out of the hash while unset: content stored before they
+    # existed keeps its hash (a load does not rewrite, and re-version, every item).
+    _hash_when_set: tuple[str, ...] = ()
 
     def content_hash(self) -> str:
         """Fingerprint of the input (and renderer version): equal hash, nothing to write."""
         if self._hash is None:
-            payload = orjson.dumps(
-                [self._hash_salt, self.model_dump(mode="json")], option=orjson.OPT_SORT_KEYS
-            )
+            fields = self.model_dump(mode="json")
+            for name in self._hash_when_set:
+                if fields.get(name) is None:
+                    fields.pop(name, None)
+            payload = orjson.dumps([self._hash_salt, fields], option=orjson.OPT_SORT_KEYS)
             self._hash = hashlib.sha256(payload).hexdigest()
         return self._hash
 
@@ -168,10 +174,39 @@ class ReviewInput(_Input):
         return self
 
 
+_attribution_html = nh3.Cleaner(
+    tags={"a", "em", "strong", "b", "i", "span"},
+    attributes={"a": {"href", "title"}},
+    url_schemes={"http", "https"},
+    link_rel="noopener",
+)
+
+
+class LicenseInput(_Input):
+    """The licence an article is published under (overrides the service's default)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    url: HttpUrl | None = None
+
+
+class AttributionInput(_Input):
+    """How a partner must credit an article: plain text, and HTML (links and emphasis
+    only; anything else is removed)."""
+
+    text: Annotated[str, Field(min_length=1, max_length=500)]
+    html: Annotated[str | None, Field(max_length=2000)] = None
+
+    @field_validator("html")
+    @classmethod
+    def _clean(cls, value: str | None) -> str | None:
+        return _attribution_html.clean(value) if value is not None else None
+
+
 class ArticleInput(ArticleBase, _Input):
     """An article: metadata, Markdown body, and its topics, quotes, references and links."""
 
     _hash_salt = RENDER_VERSION  # a new renderer re-renders every article on the next load
+    _hash_when_set = ("license", "attribution")
     slug: Slug
     published_at: UTCDatetime = None
     canonical_url: HttpUrl | None = None
@@ -184,6 +219,8 @@ class ArticleInput(ArticleBase, _Input):
     references: list[ReferenceInput] = Field(default_factory=list)
     related: list[RelatedLinkInput] = Field(default_factory=list)
     review: ReviewInput | None = None
+    license: LicenseInput | None = None  # type: ignore[assignment]  # a dict in the table
+    attribution: AttributionInput | None = None  # type: ignore[assignment]
 
     @model_validator(mode="after")
     def _consistent(self) -> ArticleInput:

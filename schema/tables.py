@@ -154,6 +154,9 @@ class ArticleBase(SQLModel):
     seo_title: str | None = Field(default=None, max_length=200)
     seo_description: str | None = Field(default=None, max_length=500)
     disclaimer: str | None = Field(default=None, sa_type=sa.Text)
+    # Overrides of the service's default licence ({name, url}) and attribution ({text, html}).
+    license: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    attribution: dict[str, Any] | None = Field(default=None, sa_type=JSON)
 
 
 class Article(ArticleBase, table=True):

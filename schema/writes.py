@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel
 
 from schema.changes import Changed, article_action, record
 from schema.inputs import ArticleInput, ExpertInput, ReferenceInput, TopicInput
@@ -360,7 +361,12 @@ def _changes(
 
 
 def _columns(model: Any, names: Sequence[str]) -> dict[str, Any]:
-    return {name: getattr(model, name) for name in names}
+    """Column values; nested inputs (an article's licence, attribution) as JSON."""
+    values = {name: getattr(model, name) for name in names}
+    return {
+        name: value.model_dump(mode="json") if isinstance(value, SQLModel) else value
+        for name, value in values.items()
+    }
 
 
 async def apply_load(

@@ -45,6 +45,7 @@ READS: dict[str, dict[str, Any]] = {
     "Magnesium": {},
     "TopicPage": {"slug": "magnesium"},
     "SearchArticles": {"search": "magnesium kidn"},  # the last word matches as a prefix
+    "Terms": {"slug": "magnesium-for-kidney-stones"},
 }
 PAGINATION = "ArticlesPage"
 # The README's walk-through, in order, with a key that may preview and write.

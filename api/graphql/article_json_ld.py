@@ -6,6 +6,7 @@ from typing import Any
 
 from graphql import GraphQLResolveInfo
 
+from api.graphql.licensing import license_of
 from schema.tables import Article as ArticleRow
 from schema.tables import TopicKind
 
@@ -30,7 +31,10 @@ async def json_ld(article: ArticleRow, url: str, info: GraphQLResolveInfo) -> di
         "dateModified": article.updated_at.isoformat(),
         "publisher": {"@type": "Organization", "name": info.context.settings.publisher_name},
         "wordCount": article.word_count,
+        "isAccessibleForFree": True,
     }
+    licence = license_of(article, info)
+    data["license"] = licence["url"] or licence["name"]
     if article.summary:
         data["description"] = article.summary
     if article.published_at:
@@ -61,7 +65,7 @@ def _person(expert: Any) -> dict[str, Any]:
     if expert.specialty:
         person["knowsAbout"] = expert.specialty
     if expert.affiliation:
-        person["affiliation"] = expert.affiliation
+        person["affiliation"] = {"@type": "Organization", "name": expert.affiliation}
     if expert.profile_url:
         person["url"] = expert.profile_url
     return person

@@ -11,6 +11,7 @@ from graphene.utils.str_converters import to_camel_case
 from graphql import GraphQLResolveInfo
 
 from api.graphql.article_json_ld import json_ld
+from api.graphql.licensing import Attribution, License, attribution_of, license_of
 from api.graphql.loaders import MAX_REVISIONS, when_loaded
 from api.graphql.relay import (
     Node,
@@ -177,6 +178,16 @@ class Article(graphene.ObjectType):
     updated_at = graphene.DateTime(required=True, description="When it last changed (UTC).")
     version = graphene.Int(required=True, description="Bumped by every change.")
     url = graphene.String(required=True, description="Canonical URL of the article.")
+    canonical_url = graphene.String(
+        description="Where the article was first published, when that is not this service "
+        "(then `url` is it too); null when its own page here is canonical."
+    )
+    license = graphene.Field(
+        License, required=True, description="The licence it is published under."
+    )
+    attribution = graphene.Field(
+        Attribution, required=True, description="How to credit it wherever it is shown."
+    )
     hero_image_url = graphene.String(description="Lead image URL.")
     hero_image_alt = graphene.String(description="Lead image alternative text.")
     hero_image_credit = graphene.String(description="Lead image credit.")
@@ -251,6 +262,12 @@ class Article(graphene.ObjectType):
         if info.context.caller.can(Scope.PREVIEW):
             return await loaders.any_article_by_id.load(id)
         return await loaders.article_by_id.load(id)
+
+    def resolve_license(parent: ArticleRow, info: GraphQLResolveInfo) -> dict[str, Any]:
+        return license_of(parent, info)
+
+    def resolve_attribution(parent: ArticleRow, info: GraphQLResolveInfo) -> dict[str, str]:
+        return attribution_of(parent, article_url(parent, info), info)
 
     def resolve_url(parent: ArticleRow, info: GraphQLResolveInfo) -> str:
         return article_url(parent, info)

@@ -70,6 +70,22 @@ class ReviewInput(graphene.InputObjectType):
     next_review_due = graphene.InputField(graphene.Date, description="When it is due again.")
 
 
+class LicenseInput(graphene.InputObjectType):
+    """The licence the article is published under (instead of the service's default)."""
+
+    name = graphene.InputField(graphene.NonNull(String), description="Its name.")
+    url = graphene.InputField(String, description="Where its terms are.")
+
+
+class AttributionInput(graphene.InputObjectType):
+    """How partners must credit the article (instead of the service's default)."""
+
+    text = graphene.InputField(graphene.NonNull(String), description="As plain text.")
+    html = graphene.InputField(
+        String, description="As HTML: links and emphasis are kept, anything else removed."
+    )
+
+
 ArticleInput, ArticlePatch = input_types(
     "Article",
     "An article: metadata, Markdown body, topics, quotes, references, related links, review.",
@@ -100,6 +116,10 @@ ArticleInput, ArticlePatch = input_types(
         "references": InputSpec(_list(ReferenceInput), "Cited sources, in citation order."),
         "related": InputSpec(_list(RelatedLinkInput), "Curated related posts, in order."),
         "review": InputSpec(ReviewInput, "Medical review (null removes it)."),
+        "license": InputSpec(LicenseInput, "Its own licence (null: the service's default)."),
+        "attribution": InputSpec(
+            AttributionInput, "Its own attribution (null: the service's default)."
+        ),
     },
 )
 

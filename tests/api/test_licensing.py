@@ -1,0 +1,114 @@
+"""Licence, attribution and canonical URL as data: defaults from settings, overrides per
+article (front matter and mutations), and the same terms in JSON-LD."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from starlette.testclient import TestClient
+
+from api.app import create_app
+from api.settings import ApiSettings
+from tests.helpers import load, make_key
+
+PAIN = "magnesium-for-chronic-pain"
+STONES = "magnesium-for-kidney-stones"
+TERMS = """query($slug: String!) { article(slug: $slug) {
+  url canonicalUrl license { name url } attribution { text html } jsonLd } }"""
+HOSTILE = (
+    'First published by <a href="https://example.org/" onclick="steal()">Example</a>'
+    "<script>alert(1)</script>"
+)
+OWN = f"""license:
+  name: CC BY-NC-ND 4.0
+  url: https://creativecommons.org/licenses/by-nc-nd/4.0/
+attribution:
+  text: First published by Example Health
+  html: '{HOSTILE}'
+canonical_url: https://example.org/magnesium-pain
+"""
+
+
+def _terms(client: TestClient, slug: str) -> dict[str, Any]:
+    body = client.post("/graphql", json={"query": TERMS, "variables": {"slug": slug}}).json()
+    assert "errors" not in body, body
+    article = body["data"]["article"]
+    article["jsonLd"] = json.loads(article["jsonLd"])
+    return dict(article)
+
+
+def test_defaults_and_front_matter_overrides(database_url: str, content_dir: Path) -> None:
+    path = content_dir / "articles" / f"{PAIN}.md"
+    path.write_text(path.read_text().replace("---\n", "---\n" + OWN, 1))
+    assert load(database_url, content_dir).ok
+    with TestClient(create_app(ApiSettings(database_url=database_url))) as client:
+        own, default = _terms(client, PAIN), _terms(client, STONES)
+
+    assert own["canonicalUrl"] == own["url"] == "https://example.org/magnesium-pain"
+    assert own["license"] == {
+        "name": "CC BY-NC-ND 4.0",
+        "url": "https://creativecommons.org/licenses/by-nc-nd/4.0/",
+    }
+    assert own["attribution"]["text"] == "First published by Example Health"
+    html = own["attribution"]["html"]
+    assert '<a href="https://example.org/" rel="noopener">Example</a>' in html
+    assert "onclick" not in html and "script" not in html
+    assert own["jsonLd"]["license"] == "https://creativecommons.org/licenses/by-nc-nd/4.0/"
+
+    assert default["canonicalUrl"] is None
+    assert default["license"] == {"name": "All rights reserved", "url": None}
+    url = default["url"]
+    assert default["attribution"] == {
+        "text": f"Source: Health Content, {url}",
+        "html": f'Source: <a href="{url}">Health Content</a>',
+    }
+    assert default["jsonLd"]["license"] == "All rights reserved"
+    assert default["jsonLd"]["isAccessibleForFree"] is True
+
+
+def test_settings_set_the_defaults(database_url: str, content_dir: Path) -> None:
+    assert load(database_url, content_dir).ok
+    settings = ApiSettings(
+        database_url=database_url,
+        license_name="CC BY 4.0",
+        license_url="https://creativecommons.org/licenses/by/4.0/",
+        attribution_text="Courtesy of Health Content",
+    )
+    with TestClient(create_app(settings)) as client:
+        terms = _terms(client, STONES)
+    assert terms["license"]["name"] == "CC BY 4.0"
+    assert terms["attribution"]["text"] == "Courtesy of Health Content"
+    assert terms["jsonLd"]["license"] == "https://creativecommons.org/licenses/by/4.0/"
+
+
+UPDATE = """mutation($patch: ArticlePatch!) {
+  updateArticle(slug: "magnesium-for-kidney-stones", expectedVersion: 1, patch: $patch) {
+    article { license { name url } attribution { text html } } errors { message } } }"""
+
+
+def test_mutations_set_and_remove_them(database_url: str, content_dir: Path) -> None:
+    assert load(database_url, content_dir).ok
+    key = make_key(database_url, "editor", ["write"])
+    headers = {"authorization": f"Bearer {key}"}
+    patch = {"license": {"name": "CC BY 4.0"}, "attribution": {"text": "By <us> & co"}}
+    with TestClient(create_app(ApiSettings(database_url=database_url))) as client:
+        answer = client.post(
+            "/graphql", json={"query": UPDATE, "variables": {"patch": patch}}, headers=headers
+        ).json()["data"]["updateArticle"]
+        assert answer["errors"] == []
+        assert answer["article"]["license"] == {"name": "CC BY 4.0", "url": None}
+        assert answer["article"]["attribution"] == {
+            "text": "By <us> & co",
+            "html": "By &lt;us&gt; &amp; co",  # plain text, escaped
+        }
+        removed = client.post(
+            "/graphql",
+            json={
+                "query": UPDATE.replace("expectedVersion: 1", "expectedVersion: 2"),
+                "variables": {"patch": {"license": None}},
+            },
+            headers=headers,
+        ).json()["data"]["updateArticle"]
+        assert removed["article"]["license"]["name"] == "All rights reserved"
