@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
+from schema.inputs import clean_attribution_html, http_url
 from schema.keys import KeyProblem, parse_origin
 from schema.settings import Settings
 
@@ -28,8 +29,8 @@ class ApiSettings(Settings):
     # must credit them (unset: "Source: <PUBLISHER_NAME>" linking to the article's URL).
     license_name: str = Field(default="All rights reserved", min_length=1, max_length=200)
     license_url: str | None = None
-    attribution_text: str | None = None
-    attribution_html: str | None = None
+    attribution_text: str | None = Field(default=None, min_length=1, max_length=500)
+    attribution_html: str | None = None  # cleaned as articles' own are
     debug: bool = False  # show unexpected errors' messages to clients (never in production)
     access_log: bool = True  # uvicorn's line per request (0: off, when a proxy logs them)
     query_stats: bool = False  # add extensions.queryStats {sqlStatements, durationMs}
@@ -117,6 +118,26 @@ class ApiSettings(Settings):
                     f"({self.max_query_cost}), or 0 for no budget: a query may cost that much"
                 )
         return self
+
+    @field_validator("license_url", mode="before")
+    @classmethod
+    def _license_url(cls, value: object) -> object:
+        if value in ("", None):
+            return None
+        try:
+            return http_url(str(value))
+        except ValueError as exc:
+            raise ValueError(f"LICENSE_URL: {exc}") from None
+
+    @field_validator("attribution_html")
+    @classmethod
+    def _attribution_html(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            return clean_attribution_html(value)
+        except ValueError as exc:
+            raise ValueError(f"ATTRIBUTION_HTML: {exc}") from None
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -30,7 +30,8 @@ from schema.rendering import RENDER_VERSION
 from schema.tables import ArticleBase, ExpertBase, TopicBase
 
 
-def _http_url(value: str) -> str:
+def http_url(value: str) -> str:
+    """`value`, if it is an absolute http(s) URL."""
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError("must be an absolute http(s) URL")
@@ -68,7 +69,7 @@ SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
 
 # Lengths match the columns, so over-long input is a field error, never a database error.
-HttpUrl = Annotated[str, Field(max_length=2000), AfterValidator(_http_url)]
+HttpUrl = Annotated[str, Field(max_length=2000), AfterValidator(http_url)]
 Slug = Annotated[str, Field(max_length=200, pattern=SLUG_PATTERN)]
 ShortSlug = Annotated[str, Field(max_length=120, pattern=SLUG_PATTERN)]  # topics, experts
 UTCDatetime = Annotated[
@@ -178,8 +179,27 @@ _attribution_html = nh3.Cleaner(
     tags={"a", "em", "strong", "b", "i", "span"},
     attributes={"a": {"href", "title"}},
     url_schemes={"http", "https"},
+    url_relative="deny",  # a relative link would point into the partner's own site
     link_rel="noopener",
 )
+_text_only = nh3.Cleaner(tags=set(), clean_content_tags={"script", "style"})
+MAX_ATTRIBUTION_HTML = 2000
+
+
+def clean_attribution_html(value: str) -> str:
+    """Links (absolute http(s) only) and emphasis; anything else removed. Checked for
+    length once cleaned, since cleaning can lengthen it (`rel`, entities)."""
+    if len(value) > 4 * MAX_ATTRIBUTION_HTML:  # bounds the cleaner's work
+        raise ValueError(f"at most {MAX_ATTRIBUTION_HTML} characters")
+    cleaned = _attribution_html.clean(value).strip()
+    if len(cleaned) > MAX_ATTRIBUTION_HTML:
+        raise ValueError(f"at most {MAX_ATTRIBUTION_HTML} characters once cleaned")
+    return cleaned
+
+
+def attribution_text_of(html: str) -> str:
+    """The words of attribution HTML, as plain text."""
+    return " ".join(_text_only.clean(html).split())
 
 
 class LicenseInput(_Input):
@@ -194,12 +214,12 @@ class AttributionInput(_Input):
     only; anything else is removed)."""
 
     text: Annotated[str, Field(min_length=1, max_length=500)]
-    html: Annotated[str | None, Field(max_length=2000)] = None
+    html: str | None = None
 
     @field_validator("html")
     @classmethod
     def _clean(cls, value: str | None) -> str | None:
-        return _attribution_html.clean(value) if value is not None else None
+        return clean_attribution_html(value) if value is not None else None
 
 
 class ArticleInput(ArticleBase, _Input):

@@ -155,8 +155,8 @@ class ArticleBase(SQLModel):
     seo_description: str | None = Field(default=None, max_length=500)
     disclaimer: str | None = Field(default=None, sa_type=sa.Text)
     # Overrides of the service's default licence ({name, url}) and attribution ({text, html}).
-    license: dict[str, Any] | None = Field(default=None, sa_type=JSON)
-    attribution: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    license: dict[str, Any] | None = Field(default=None, sa_type=JSON(none_as_null=True))
+    attribution: dict[str, Any] | None = Field(default=None, sa_type=JSON(none_as_null=True))
 
 
 class Article(ArticleBase, table=True):

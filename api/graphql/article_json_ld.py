@@ -33,8 +33,9 @@ async def json_ld(article: ArticleRow, url: str, info: GraphQLResolveInfo) -> di
         "wordCount": article.word_count,
         "isAccessibleForFree": True,
     }
+    # schema.org wants a URL or a CreativeWork: the licence's URL, or it named.
     licence = license_of(article, info)
-    data["license"] = licence["url"] or licence["name"]
+    data["license"] = licence["url"] or {"@type": "CreativeWork", "name": licence["name"]}
     if article.summary:
         data["description"] = article.summary
     if article.published_at:

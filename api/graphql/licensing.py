@@ -10,6 +10,8 @@ from typing import Any
 import graphene
 from graphql import GraphQLResolveInfo
 
+from schema.inputs import attribution_text_of
+
 
 class License(graphene.ObjectType):
     """The licence an article is published under."""
@@ -42,7 +44,14 @@ def attribution_of(article: Any, url: str, info: GraphQLResolveInfo) -> dict[str
         text = own["text"]
         return {"text": text, "html": own.get("html") or escape(text)}
     settings = info.context.settings
-    publisher = settings.publisher_name
-    text = settings.attribution_text or f"Source: {publisher}, {url}"
-    html = settings.attribution_html or (f'Source: <a href="{escape(url)}">{escape(publisher)}</a>')
-    return {"text": text, "html": html}
+    text, html = settings.attribution_text, settings.attribution_html
+    if text is None and html is None:
+        publisher = settings.publisher_name
+        text = f"Source: {publisher}, {url}"
+        html = f'Source: <a href="{escape(url)}">{escape(publisher)}</a>'
+    # One of them set: the other says the same.
+    elif html is None:
+        html = escape(text or "")
+    elif text is None:
+        text = attribution_text_of(html)
+    return {"text": text or "", "html": html}

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from starlette.testclient import TestClient
 
 from api.app import create_app
@@ -64,7 +65,7 @@ def test_defaults_and_front_matter_overrides(database_url: str, content_dir: Pat
         "text": f"Source: Health Content, {url}",
         "html": f'Source: <a href="{url}">Health Content</a>',
     }
-    assert default["jsonLd"]["license"] == "All rights reserved"
+    assert default["jsonLd"]["license"] == {"@type": "CreativeWork", "name": "All rights reserved"}
     assert default["jsonLd"]["isAccessibleForFree"] is True
 
 
@@ -79,7 +80,11 @@ def test_settings_set_the_defaults(database_url: str, content_dir: Path) -> None
     with TestClient(create_app(settings)) as client:
         terms = _terms(client, STONES)
     assert terms["license"]["name"] == "CC BY 4.0"
-    assert terms["attribution"]["text"] == "Courtesy of Health Content"
+    # Only the text set: the HTML says the same.
+    assert terms["attribution"] == {
+        "text": "Courtesy of Health Content",
+        "html": "Courtesy of Health Content",
+    }
     assert terms["jsonLd"]["license"] == "https://creativecommons.org/licenses/by/4.0/"
 
 
@@ -112,3 +117,41 @@ def test_mutations_set_and_remove_them(database_url: str, content_dir: Path) -> 
             headers=headers,
         ).json()["data"]["updateArticle"]
         assert removed["article"]["license"]["name"] == "All rights reserved"
+
+
+def test_attribution_html_is_bounded_once_cleaned_and_links_are_absolute(
+    database_url: str, content_dir: Path
+) -> None:
+    """Cleaning lengthens HTML (rel, entities): the bound holds for what is stored, so the
+    article stays editable."""
+    assert load(database_url, content_dir).ok
+    key = make_key(database_url, "editor", ["write"])
+    headers = {"authorization": f"Bearer {key}"}
+    long = '<a href="https://e.org/">x</a>' * 66  # 1,980 characters, 2,970 once cleaned
+    relative = 'By <a href="/ours">us</a> and <a href="//evil.example/">them</a>'
+    with TestClient(create_app(ApiSettings(database_url=database_url))) as client:
+
+        def update(version: int, patch: dict[str, Any]) -> dict[str, Any]:
+            query = UPDATE.replace("expectedVersion: 1", f"expectedVersion: {version}")
+            body = client.post(
+                "/graphql", json={"query": query, "variables": {"patch": patch}}, headers=headers
+            ).json()
+            assert "errors" not in body, body
+            return dict(body["data"]["updateArticle"])
+
+        refused = update(1, {"attribution": {"text": "x", "html": long}})
+        assert refused["article"] is None
+        assert "once cleaned" in refused["errors"][0]["message"]
+        kept = update(1, {"attribution": {"text": "By us", "html": relative}})
+        assert kept["article"]["attribution"]["html"] == (
+            'By <a rel="noopener">us</a> and <a rel="noopener">them</a>'
+        )
+        assert update(2, {"title": "Still editable"})["errors"] == []
+
+
+def test_settings_refuse_unsafe_defaults() -> None:
+    with pytest.raises(ValueError, match="LICENSE_URL"):
+        ApiSettings(license_url="javascript:alert(1)")
+    assert ApiSettings(license_url="").license_url is None
+    cleaned = ApiSettings(attribution_html='<a href="https://e.org" onclick="x()">E</a>')
+    assert cleaned.attribution_html == '<a href="https://e.org" rel="noopener">E</a>'
