@@ -148,7 +148,6 @@ class FieldPlan:
         "parent",
         "resolve",
         "tags",
-        "variable_arguments",
     )  # fmt: skip
 
     def __init__(
@@ -178,11 +177,10 @@ class FieldPlan:
         ):
             self.attribute, self.default = resolve.args
         # Arguments written as literals coerce the same for every request: once, here.
-        self.variable_arguments = _uses_variables(nodes[0])
         self.arguments: dict[str, Any] | None = None
         if not definition.args:
             self.arguments = {}
-        elif not self.variable_arguments:
+        elif not _uses_variables(nodes[0]):
             self.arguments = get_argument_values(definition, nodes[0], None)
 
 

@@ -30,7 +30,7 @@ from api.limits import LimitCode, Limits, limit_error, refuse_variables
 from api.outbox import OutboxFollower
 from api.persisted import PersistedQueries, PersistedQueryError, Reference, reference
 from api.ratelimit import Verdict
-from api.response_cache import ResponseCache, cache_key, surrogate_headers
+from api.response_cache import Entry, ResponseCache, cache_key, surrogate_headers
 from api.settings import ApiSettings
 from api.shared_cache import SharedCache
 from schema.db import is_unavailable
@@ -355,30 +355,11 @@ async def handle(
         key = cache_key(
             query, graphql_request.operation_name, graphql_request.variables, media_type
         )
-        entry = cache.get(key)
         # Taken before anything is awaited: a change applied meanwhile bumps the generation,
         # and whatever this request computes or fetches is then not kept.
         generation = cache.generation
         position = follower.position if follower is not None else None
-        if entry is None and shared_cache is not None and position is not None and not cache.blind:
-            found = await shared_cache.get(key)
-            # Only what was computed after every change this worker has applied (then and
-            # now: the follower may have moved on while Redis answered).
-            if (
-                found is not None
-                and follower is not None
-                and found[1] >= max(position, follower.position or 0)
-                and found[0].expires > time.time()
-            ):
-                entry = found[0]
-                cache.put(
-                    key,
-                    content=entry.content,
-                    etag=entry.etag,
-                    tags=entry.tags,
-                    generation=generation,
-                    expires=entry.expires,
-                )
+        entry = await _cached(cache, key, generation, follower, shared_cache)
         if entry is not None:  # a hit costs nothing: no budget is spent on it
             _alias(request, cache, key, media_type, context)
             return _send(request, entry.content, entry.etag, media_type, context, entry.headers)
@@ -451,10 +432,43 @@ async def handle(
         context,
         tag_headers,
         hit=False if shared else None,
-        errors=bool(result.errors) or crossed,
+        no_store=bool(result.errors) or crossed,
     )
     response.headers.update(headers)
     return response
+
+
+async def _cached(
+    cache: ResponseCache,
+    key: str,
+    generation: int,
+    follower: OutboxFollower | None,
+    shared_cache: SharedCache | None,
+) -> Entry | None:
+    """This worker's entry for `key`, else Redis's, if it was computed after every change
+    this worker has applied (when the request began, and now: the follower may have moved
+    on while Redis answered); kept locally then, under the request's `generation`."""
+    entry = cache.get(key)
+    if entry is not None or shared_cache is None or follower is None or cache.blind:
+        return entry
+    position = follower.position
+    if position is None:
+        return None
+    found = await shared_cache.get(key)
+    if found is None:
+        return None
+    entry, computed_at = found
+    if computed_at < max(position, follower.position or 0) or entry.expires <= time.time():
+        return None
+    cache.put(
+        key,
+        content=entry.content,
+        etag=entry.etag,
+        tags=entry.tags,
+        generation=generation,
+        expires=entry.expires,
+    )
+    return entry
 
 
 def _alias(
@@ -492,7 +506,7 @@ def _send(
     context: RequestContext,
     tag_headers: dict[str, str] | None,
     hit: bool | None = True,
-    errors: bool = False,
+    no_store: bool = False,  # errors, or computed across a change
 ) -> Response:
     """GET answers without errors may be cached (by a CDN, say, which can purge them by
     their tags) and revalidated by ETag; everything else is `no-store`."""
@@ -502,7 +516,7 @@ def _send(
         return Response(
             orjson.dumps(body), media_type=media_type, headers={"cache-control": "no-store"}
         )
-    if request.method == "POST" or errors:
+    if request.method == "POST" or no_store:
         return Response(content, media_type=media_type, headers={"cache-control": "no-store"})
     keyed = context.caller.key is not None
     return shareable(request, content, etag, media_type, settings, tag_headers, keyed=keyed)

@@ -79,7 +79,6 @@ class ResponseCache:
         # Until when (time.monotonic) the outbox follower vouches for the entries: past it
         # (the outbox unread for too long) nothing is served or stored.
         self.fresh_until = 0.0
-        self.hits = self.misses = 0
         # Raw anonymous GET requests (query string, media type) already answered -> their
         # entry's key: repeated, they are answered without being parsed.
         # They are bounded by bytes too (an eighth of the entries' budget), least recently
@@ -94,14 +93,11 @@ class ResponseCache:
     def get(self, key: str) -> Entry | None:
         entry = None if self.blind else self.entries.get(key)
         if entry is None:
-            self.misses += 1
             return None
         if self.clock() >= entry.expires:
             self._drop(key)
-            self.misses += 1
             return None
         self.entries.move_to_end(key)
-        self.hits += 1
         return entry
 
     def put(

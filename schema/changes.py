@@ -1,9 +1,9 @@
 """The change outbox: what every write appends, in its own transaction, and how to read it.
 
-Ids are handed out in commit order: on PostgreSQL a writer locks the table (EXCLUSIVE: reads
-go on) just before it appends and holds the lock until it commits, so a reader following
-`id > last` never passes over a change that commits later with a smaller id. SQLite has one
-writer at a time anyway.
+Ids are handed out in commit order, so a reader following `id > last` never passes over a
+change that commits later with a smaller id: every content writer holds the write lock
+from its first statement to its commit (`schema.db.open_session(write=True)`: an advisory
+lock on PostgreSQL, BEGIN IMMEDIATE on SQLite), so writers never overlap.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, insert, select, text
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from schema.tables import ArticleStatus, Change, ChangeAction, ChangeEntity, utcnow
@@ -55,7 +55,8 @@ def article_action(before: ArticleStatus | str | None, after: ArticleStatus | st
 async def record(
     session: AsyncSession, changed: Iterable[Changed], now: dt.datetime | None = None
 ) -> None:
-    """Append `changed` to the outbox, in the caller's transaction."""
+    """Append `changed` to the outbox, in the caller's writing transaction (one that
+    holds the write lock)."""
     now = now or utcnow()
     rows = [
         {
@@ -71,8 +72,6 @@ async def record(
     ]
     if not rows:
         return
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("LOCK TABLE change IN EXCLUSIVE MODE"))
     for start in range(0, len(rows), 2000):
         await session.execute(insert(Change.__table__), rows[start : start + 2000])
 

@@ -509,5 +509,4 @@ async def apply_load(
         for chunk in _chunks(rows, 2000):
             # Core insert: the ORM's bulk bookkeeping is wasted on rows we never load back.
             await session.execute(insert(table.__table__), list(chunk))
-    # Last: on PostgreSQL it locks the outbox until the commit, so nothing may wait after it.
     await record(session, _changes(plan, expert_ids, topic_ids, article_ids), now)
