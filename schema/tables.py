@@ -167,6 +167,12 @@ class Article(ArticleBase, table=True):
         sa.CheckConstraint(_check_in("status", ArticleStatus), name="status"),
         # Keyset pagination of the public list: WHERE status = ? ORDER BY published_at, id.
         sa.Index("ix_article_status_published_at_id", "status", "published_at", "id"),
+        # ... ORDER BY updated_at, id (UPDATED) and ORDER BY lower(title), id (TITLE).
+        sa.Index("ix_article_status_updated_at_id", "status", "updated_at", "id"),
+        sa.Index("ix_article_status_lower_title_id", "status", sa.text("lower(title)"), "id"),
+        # The review filters: reviewOverdue (next_review_due < today) and reviewedAfter.
+        sa.Index("ix_article_status_next_review_due", "status", "next_review_due"),
+        sa.Index("ix_article_status_reviewed_at", "status", "reviewed_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
