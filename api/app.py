@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from api import cors, graphiql
+from api import cors, graphiql, site
 from api.access import Caller, Unauthenticated, bearer_token, client_address, identify
 from api.cdn import CdnPurger
 from api.context import RequestContext, watch_engine
@@ -48,7 +48,7 @@ from api.http import (
 from api.limits import Limits
 from api.outbox import OutboxFollower
 from api.persisted import PersistedQueries, load_manifest
-from api.ratelimit import Limiter, Verdict, create_limiter
+from api.ratelimit import Limiter, Verdict, bucket, check_rate, create_limiter
 from api.response_cache import ResponseCache
 from api.settings import ApiSettings
 from api.shared_cache import SharedCache, code_version, fingerprint
@@ -309,7 +309,7 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
         entry = cache.by_alias((request.scope["query_string"], media_type))
         if entry is None:
             return None
-        verdict = await _check_rate(Caller(None, client_address(request)), limiter)
+        verdict = await check_rate(Caller(None, client_address(request)), limiter, settings)
         if verdict is not None and not verdict.allowed:
             return None  # the full path words the 429
         response = shareable(
@@ -364,7 +364,7 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
                 code="UNAUTHENTICATED",
                 headers={"www-authenticate": 'Bearer error="invalid_token"'},
             )
-        verdict = await _check_rate(context.caller, limiter)
+        verdict = await check_rate(context.caller, limiter, settings)
         if verdict is not None and not verdict.allowed:
             response = _error(
                 429,
@@ -393,18 +393,6 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
             response.headers.update(verdict.headers())
         return response
 
-    def _bucket(caller: Caller) -> str:
-        return f"key:{caller.key.id}" if caller.key is not None else f"address:{caller.address}"
-
-    async def _check_rate(caller: Caller, limiter: Limiter) -> Verdict | None:
-        if caller.key is not None:
-            limit = caller.key.rate_per_minute or settings.rate_limit_key
-        else:
-            limit = settings.rate_limit_anonymous
-        if limit <= 0:
-            return None
-        return await limiter.hit(_bucket(caller), limit)
-
     async def _spend(caller: Caller, limiter: Limiter, cost: int) -> Verdict | None:
         if caller.key is not None:
             budget = settings.rate_limit_cost_key
@@ -418,7 +406,7 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
             budget = settings.rate_limit_cost_anonymous
         if budget <= 0:
             return None
-        return await limiter.spend(_bucket(caller), cost, budget)
+        return await limiter.spend(bucket(caller), cost, budget)
 
     async def graphql_preflight(request: Request) -> Response:
         if not cors.is_preflight(request):
@@ -468,3 +456,4 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
     )
     app.state.executor = engine_parts.executor  # its counters: how many queries fell back
     return app
+            *site.routes(settings, engine_parts),

@@ -16,7 +16,11 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from api.access import Caller
+    from api.settings import ApiSettings
 
 log = logging.getLogger("healthcontent.ratelimit")
 
@@ -187,3 +191,19 @@ class RedisLimiter:
 
 def create_limiter(redis_url: str | None, prefix: str = "healthcontent") -> Limiter:
     return RedisLimiter(redis_url, prefix=f"{prefix}:ratelimit") if redis_url else LocalLimiter()
+
+
+def bucket(caller: Caller) -> str:
+    """Whose limit a request counts against: its key's, else its address's."""
+    return f"key:{caller.key.id}" if caller.key is not None else f"address:{caller.address}"
+
+
+async def check_rate(caller: Caller, limiter: Limiter, settings: ApiSettings) -> Verdict | None:
+    """Count one request against the caller's limit (None: no limit applies)."""
+    if caller.key is not None:
+        limit = caller.key.rate_per_minute or settings.rate_limit_key
+    else:
+        limit = settings.rate_limit_anonymous
+    if limit <= 0:
+        return None
+    return await limiter.hit(bucket(caller), limit)

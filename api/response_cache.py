@@ -109,15 +109,20 @@ class ResponseCache:
         tags: Iterable[str],
         generation: int,
         expires: float | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Entry | None:
         """Keep an answer computed since `generation`, unless a change came in meanwhile;
-        the entry kept, if it was."""
+        the entry kept, if it was. `headers` are sent with it (default: its tag headers)."""
         if self.blind or generation != self.generation:
             return None
         deadline = self.clock() + self.ttl_s
         tags = frozenset(tags)
         entry = Entry(
-            content, etag, tags, min(deadline, expires or deadline), surrogate_headers(tags)
+            content,
+            etag,
+            tags,
+            min(deadline, expires or deadline),
+            surrogate_headers(tags) if headers is None else headers,
         )
         if entry.size > self.max_bytes // 8:
             return None  # one answer never pushes out most of the others

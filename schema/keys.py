@@ -143,3 +143,13 @@ async def live_origins(session: AsyncSession) -> set[str]:
     """Every origin some unrevoked key may call from (for CORS preflights, which carry no key)."""
     rows = await session.execute(select(ApiKey.origins).where(ApiKey.revoked_at.is_(None)))
     return {origin for (origins,) in rows for origin in origins}
+
+
+async def origins_of_prefix(session: AsyncSession, prefix: str) -> list[str] | None:
+    """The origins of the unrevoked key whose public prefix is `prefix` (None: no such key)."""
+    row = (
+        await session.execute(
+            select(ApiKey.origins).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None))
+        )
+    ).first()
+    return None if row is None else list(row[0])

@@ -19,6 +19,7 @@ from api.graphql.relay import (
     connection_types,
 )
 from api.graphql.scalars import JSONString
+from api.site_urls import page_url
 from schema import lookups
 from schema.keys import Scope
 from schema.lists import ArticleOrder as Order
@@ -160,8 +161,9 @@ class RelatedPost(graphene.ObjectType):
 
 
 def article_url(article: ArticleRow, info: GraphQLResolveInfo) -> str:
-    base = info.context.settings.site_url.rstrip("/")
-    return article.canonical_url or f"{base}/articles/{article.slug}"
+    return article.canonical_url or page_url(
+        info.context.settings.site_url, "Article", article.slug
+    )
 
 
 class Article(graphene.ObjectType):

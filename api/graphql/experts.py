@@ -15,6 +15,7 @@ from api.graphql.relay import (
     page_arguments,
     paged,
 )
+from api.site_urls import page_url
 from schema import lists
 from schema.keys import Scope
 from schema.pagination import MAX_PAGE, PageError
@@ -29,6 +30,9 @@ class Expert(graphene.ObjectType):
         interfaces = (Node,)
 
     slug = graphene.String(required=True, description="Unique, URL-safe name.")
+    url = graphene.String(
+        required=True, description="Its page on this site (SITE_URL/experts/<slug>)."
+    )
     name = graphene.String(required=True, description="Full name, without honorific.")
     version = graphene.Int(
         required=True, description="Bumped by every change (send it as `expectedVersion`)."
@@ -57,6 +61,10 @@ class Expert(graphene.ObjectType):
         description="Published articles quoting them or reviewed by them.",
         **article_list_arguments(),
     )
+
+    @staticmethod
+    def resolve_url(parent: ExpertRow, info: GraphQLResolveInfo) -> str:
+        return page_url(info.context.settings.site_url, "Expert", parent.slug)
 
     @classmethod
     def is_type_of(cls, root: Any, info: GraphQLResolveInfo) -> bool:

@@ -14,6 +14,7 @@ from api.graphql.relay import (
     page_arguments,
     paged,
 )
+from api.site_urls import page_url
 from schema import lists
 from schema.tables import Topic as TopicRow
 from schema.tables import TopicKind as KindEnum
@@ -36,6 +37,9 @@ class Topic(graphene.ObjectType):
         interfaces = (Node,)
 
     slug = graphene.String(required=True, description="Unique, URL-safe name.")
+    url = graphene.String(
+        required=True, description="Its page on this site (SITE_URL/topics/<slug>)."
+    )
     name = graphene.String(required=True, description="Display name.")
     version = graphene.Int(
         required=True, description="Bumped by every change (send it as `expectedVersion`)."
@@ -52,6 +56,10 @@ class Topic(graphene.ObjectType):
         description="Published articles about this topic or any topic under it.",
         **article_list_arguments(),
     )
+
+    @staticmethod
+    def resolve_url(parent: TopicRow, info: GraphQLResolveInfo) -> str:
+        return page_url(info.context.settings.site_url, "Topic", parent.slug)
 
     @classmethod
     def is_type_of(cls, root: Any, info: GraphQLResolveInfo) -> bool:

@@ -1,0 +1,303 @@
+"""The site's engine: runs one of its GraphQL documents for a request and renders the answer.
+
+Every page, card, feed and oEmbed answer goes through `Site.serve`: who is calling (anonymous,
+or a key sent as `Authorization: Bearer`), their rate limit, the document run by the API's own
+executor under the request deadline, the template, and then the same caching as GET queries:
+anonymous answers are kept in the response cache under the tags of what they read (dropped
+when any of it changes), sent with an ETag, `Cache-Control: public` and the tag headers a CDN
+purges by. A preview key's answers (drafts) are never kept by anyone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import email.utils
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from graphql import GraphQLError
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from starlette.requests import Request
+from starlette.responses import Response
+
+from api.access import Caller, Unauthenticated, bearer_token, client_address, identify
+from api.context import RequestContext
+from api.executor import Reads
+from api.http import Engine, new_request_id, shareable, unavailable
+from api.ratelimit import check_rate
+from api.response_cache import surrogate_headers
+from api.settings import ApiSettings
+from schema.keys import Scope
+
+log = logging.getLogger("healthcontent.site")
+
+HERE = Path(__file__).parent
+DOCUMENTS = {path.stem: path.read_text() for path in (HERE / "documents").glob("*.graphql")}
+
+HTML = "text/html; charset=utf-8"
+
+
+def _long_date(value: str | None) -> str:
+    """`2026-03-01` or an ISO date-time -> `1 March 2026`."""
+    if not value:
+        return ""
+    day = dt.date.fromisoformat(value[:10])
+    return f"{day.day} {day:%B %Y}"
+
+
+def templates() -> Environment:
+    environment = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(("html", "xml", "atom"), default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    environment.filters["long_date"] = _long_date
+    return environment
+
+
+class PageError(Exception):
+    """Answered with `status` and a plain message (a small HTML page, or text)."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers or {}
+
+
+@dataclass
+class View:
+    """One request's document, and how its answer becomes a response."""
+
+    document: str  # a file in api/site/documents/, without .graphql
+    variables: dict[str, Any]
+    # The answer's data -> (the body, its media type); raises PageError (a 404, say).
+    render: Callable[[dict[str, Any], bool], tuple[bytes, str]]
+    # Headers every answer carries, cached or not (Content-Security-Policy, say).
+    headers: dict[str, str] = field(default_factory=dict)
+    # The answer's data -> its Last-Modified (feeds): If-Modified-Since is honoured.
+    last_modified: Callable[[dict[str, Any]], dt.datetime | None] | None = None
+    key: str = ""  # what else the rendering depends on (the card's width, say)
+    # Instead of the document: reads the data itself (the sitemap), and says what it read.
+    fetch: Callable[[RequestContext], Awaitable[tuple[dict[str, Any], Reads]]] | None = None
+
+
+@dataclass
+class Called:
+    """Who is calling, and what they may see."""
+
+    caller: Caller
+    context: RequestContext
+
+    @property
+    def preview(self) -> bool:
+        return self.caller.can(Scope.PREVIEW)
+
+
+class Site:
+    """Serves `View`s: built once per application."""
+
+    def __init__(self, settings: ApiSettings, engine: Engine) -> None:
+        self.settings, self.engine = settings, engine
+        self.templates = templates()
+        self.deadline_s = settings.request_timeout_ms / 1000
+
+    def render(self, template: str, **values: Any) -> bytes:
+        values.setdefault("site_url", self.settings.site_url.rstrip("/"))
+        values.setdefault("publisher", self.settings.publisher_name)
+        values.setdefault("preview", False)
+        return self.templates.get_template(template).render(values).encode()
+
+    def error_page(self, error: PageError) -> Response:
+        heading = {404: "Not found", 429: "Too many requests", 401: "Not signed in"}.get(
+            error.status, "Something went wrong"
+        )
+        body = self.render("error.html", heading=heading, message=error.message)
+        return Response(
+            body,
+            status_code=error.status,
+            media_type=HTML,
+            headers={"cache-control": "no-store", **error.headers},
+        )
+
+    async def call(self, request: Request) -> Called:
+        """The caller, counted against their rate limit (PageError when over it, or when
+        their key is unknown)."""
+        context = RequestContext(
+            settings=self.settings,
+            engine=request.app.state.engine,
+            sessions=request.app.state.sessions,
+            request_id=request.headers.get("x-request-id") or new_request_id(),
+        )
+        try:
+            if bearer_token(request) is None:
+                context.caller = Caller(None, client_address(request))
+            else:
+                context.caller = await context.read(lambda session: identify(request, session))
+        except Unauthenticated as exc:
+            await context.close()
+            raise PageError(401, str(exc)) from None
+        verdict = await check_rate(context.caller, request.app.state.limiter, self.settings)
+        if verdict is not None and not verdict.allowed:
+            await context.close()
+            raise PageError(
+                429,
+                f"rate limit of {verdict.limit} requests a minute reached: "
+                f"retry in {verdict.reset} s",
+                verdict.headers(),
+            )
+        return Called(context.caller, context)
+
+    async def serve(self, request: Request, called: Called, view: View) -> Response:
+        """Run `view`'s document for `called`, render it, keep it (when anyone may see it)."""
+        try:
+            response = await self._serve(request, called, view)
+        except PageError as error:
+            response = self.error_page(error)
+            response.headers.update(view.headers)
+        finally:
+            await called.context.close()
+        response.headers["x-request-id"] = called.context.request_id
+        return response
+
+    async def _serve(self, request: Request, called: Called, view: View) -> Response:
+        state = request.app.state
+        cache = state.response_cache if not called.preview else None
+        key = "site " + orjson.dumps([view.document, view.variables, view.key]).decode()
+        if cache is not None:
+            entry = cache.get(key)
+            if entry is not None:
+                return self._send(request, entry.content, entry.etag, entry.headers, view)
+            generation = cache.generation
+        if view.fetch is not None:
+            data, reads = await self._fetch(called.context, view)
+        else:
+            data, reads = await self._run(called.context, view)
+        content, media_type = view.render(data, called.preview)
+        etag = '"' + hashlib.blake2b(content, digest_size=16).hexdigest() + '"'
+        headers = {"content-type": media_type}
+        if view.last_modified is not None:
+            modified = view.last_modified(data)
+            if modified is not None:
+                headers["last-modified"] = email.utils.format_datetime(modified, usegmt=True)
+        if called.preview or reads is None:
+            # A draft, or an answer whose reads are not known: nobody may keep it.
+            return Response(
+                content,
+                headers={
+                    **headers,
+                    **view.headers,
+                    "cache-control": "private, no-store",
+                    "x-robots-tag": "noindex",
+                },
+            )
+        headers.update(surrogate_headers(reads.tags))
+        if cache is not None:
+            cache.put(
+                key,
+                content=content,
+                etag=etag,
+                tags=reads.tags,
+                generation=generation,
+                expires=reads.expires.timestamp() if reads.expires is not None else None,
+                headers=headers,
+            )
+            if cache.generation != generation:  # computed across a change: keep it nowhere
+                return Response(
+                    content, headers={**headers, **view.headers, "cache-control": "no-store"}
+                )
+        return self._send(request, content, etag, headers, view)
+
+    def _send(
+        self,
+        request: Request,
+        content: bytes,
+        etag: str,
+        headers: dict[str, str],
+        view: View,
+    ) -> Response:
+        media_type = headers.get("content-type", HTML)
+        extra = {k: v for k, v in headers.items() if k != "content-type"}
+        modified = extra.get("last-modified")
+        since = request.headers.get("if-modified-since")
+        if modified and since and "if-none-match" not in request.headers:
+            try:
+                unchanged = email.utils.parsedate_to_datetime(
+                    modified
+                ) <= email.utils.parsedate_to_datetime(since)
+            except (TypeError, ValueError):
+                unchanged = False
+            if unchanged:
+                response = shareable(request, content, etag, media_type, self.settings, extra)
+                return Response(status_code=304, headers={**response.headers, **view.headers})
+        response = shareable(request, content, etag, media_type, self.settings, extra)
+        if response.status_code != 304:
+            response.headers["content-type"] = media_type
+        response.headers["vary"] = "Authorization"  # pages do not vary by Accept
+        response.headers.update(view.headers)
+        return response
+
+    async def _fetch(self, context: RequestContext, view: View) -> tuple[dict[str, Any], Reads]:
+        assert view.fetch is not None
+        try:
+            async with asyncio.timeout(self.deadline_s):
+                return await view.fetch(context)
+        except TimeoutError:
+            raise self._too_slow() from None
+        except Exception as exc:
+            refusal = unavailable(exc, context)
+            if refusal is None:
+                raise
+            raise PageError(503, refusal.message, {"retry-after": "1"}) from None
+
+    def _too_slow(self) -> PageError:
+        return PageError(
+            503,
+            f"the page took longer than {self.settings.request_timeout_ms} ms "
+            "(REQUEST_TIMEOUT_MS) to make; retry shortly",
+            {"retry-after": "1"},
+        )
+
+    async def _run(self, context: RequestContext, view: View) -> tuple[dict[str, Any], Any]:
+        """The document's data and what it read; PageError for a bad argument, 503 when the
+        database cannot serve it or the deadline passes."""
+        prepared = self.engine.documents.prepare(DOCUMENTS[view.document])
+        assert prepared.document is not None, prepared.errors  # the site's own documents
+        operation = prepared.operation(None)
+        assert operation is not None
+        try:
+            async with asyncio.timeout(self.deadline_s):
+                result, reads = await self.engine.executor.execute(
+                    prepared.document,
+                    operation,
+                    prepared.plans,
+                    context_value=context,
+                    variable_values=view.variables,
+                    operation_name=None,
+                    restore=context.snapshot,
+                    fatal=lambda error: unavailable(error, context) is not None,
+                )
+        except TimeoutError:
+            raise self._too_slow() from None
+        except Exception as exc:
+            refusal = unavailable(exc, context)
+            if refusal is None:
+                raise
+            raise PageError(503, refusal.message, {"retry-after": "1"}) from None
+        for error in result.errors or ():
+            original = error.original_error
+            if original is not None and not isinstance(original, GraphQLError):
+                refusal = unavailable(original, context)
+                if refusal is not None:
+                    raise PageError(503, refusal.message, {"retry-after": "1"})
+                log.error("site document %s failed", view.document, exc_info=original)
+                raise PageError(500, "Internal server error")
+            raise PageError(400, error.message)
+        return result.data or {}, reads
