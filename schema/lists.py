@@ -24,14 +24,26 @@ from schema.visibility import PUBLISHED_ONLY, Statuses, visible
 class ArticleOrder(StrEnum):
     NEWEST = "newest"
     OLDEST = "oldest"
+    UPDATED = "updated"
     TITLE = "title"
     RELEVANCE = "relevance"  # only with a search
 
 
+# The kind a list's cursors carry (encode_cursor), when it is not the order's value. TITLE
+# once ordered by the title itself: its cursors from then carry "title" and are refused.
+_CURSOR_KIND = {ArticleOrder.TITLE: "lower(title)"}
+
+
 def _order_columns(order: ArticleOrder, statuses: Statuses) -> tuple[list[Any], bool]:
-    """(key columns, descending?) for an order; `id` breaks ties so keys are unique."""
+    """(key columns, descending?) for an order; `id` breaks ties so keys are unique. Each
+    has an index led by `status` (schema/tables.py), so a page of published articles is read
+    in order from it."""
     if order == ArticleOrder.TITLE:
-        return [Article.title, Article.id], False
+        # Case-insensitive: "Magnesium and" before "Magnesium For". SQLite's lower() folds
+        # ASCII letters only, PostgreSQL's every letter its database's locale knows.
+        return [func.lower(Article.title), Article.id], False
+    if order == ArticleOrder.UPDATED:
+        return [Article.updated_at, Article.id], True
     date: Any = Article.published_at
     if statuses != PUBLISHED_ONLY:
         # Drafts may have no date yet: they sort by when they were created.
@@ -41,6 +53,11 @@ def _order_columns(order: ArticleOrder, statuses: Statuses) -> tuple[list[Any], 
 
 def _cursor_shape(order: ArticleOrder) -> tuple[type, type]:
     return (str, int) if order == ArticleOrder.TITLE else (dt.datetime, int)
+
+
+def utc_today() -> dt.date:
+    """The day (UTC) that review dates are compared with, as `isReviewOverdue` does."""
+    return dt.datetime.now(dt.UTC).date()
 
 
 def _topic_and_descendants(topic_id: int) -> Any:
@@ -54,11 +71,34 @@ def article_filter(
     *,
     topic_id: int | None = None,
     expert_id: int | None = None,
+    reviewer_id: int | None = None,
+    review_overdue: bool | None = None,
+    today: dt.date | None = None,
+    reviewed_after: dt.date | None = None,
+    published_after: dt.datetime | None = None,
+    published_before: dt.datetime | None = None,
+    updated_after: dt.datetime | None = None,
     statuses: Statuses = PUBLISHED_ONLY,
 ) -> list[Any]:
     """WHERE clauses for an article list: in `statuses` (published), about a topic (or any
-    topic under it), quoting or reviewed by an expert."""
+    topic under it), quoting or reviewed by an expert, reviewed by an expert, with its review
+    overdue on `today` (UTC, by default now) or not (no due date: not overdue), and within
+    date bounds. Every bound is exclusive; an article without the date never passes it."""
     clauses: list[Any] = [visible(statuses)]
+    if reviewer_id is not None:
+        clauses.append(Article.reviewer_id == reviewer_id)
+    if review_overdue is not None:
+        day = today or utc_today()
+        due = Article.next_review_due
+        clauses.append(due < day if review_overdue else or_(due.is_(None), due >= day))
+    if reviewed_after is not None:
+        clauses.append(Article.reviewed_at > reviewed_after)
+    if published_after is not None:
+        clauses.append(Article.published_at > published_after)
+    if published_before is not None:
+        clauses.append(Article.published_at < published_before)
+    if updated_after is not None:
+        clauses.append(Article.updated_at > updated_after)
     if topic_id is not None:
         clauses.append(
             Article.id.in_(
@@ -114,7 +154,7 @@ async def article_page(
         count_of=select(func.count()).select_from(Article).where(*matching),
         columns=columns,
         descending=descending,
-        kind=order.value,
+        kind=_CURSOR_KIND.get(order, order.value),
         shape=shape,
         page=page,
     )

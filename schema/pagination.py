@@ -127,10 +127,15 @@ async def keyset_page(
     for argument, cursor in (("after", page.after), ("before", page.before)):
         if cursor is None:
             continue
-        values = tuple_(*decode_cursor(cursor, kind, argument, shape))
+        decoded = decode_cursor(cursor, kind, argument, shape)
+        values = tuple_(*decoded)
         # "after" means later in list order; list order runs down the key when descending.
-        after = argument == "after"
-        statement = statement.where(key < values if after == descending else key > values)
+        # The first column's own bound adds nothing to the row comparison, but SQLite seeks
+        # an index by a row value only on plain columns: for lower(title) it needs this one.
+        if (argument == "after") == descending:
+            statement = statement.where(key < values, columns[0] <= decoded[0])
+        else:
+            statement = statement.where(key > values, columns[0] >= decoded[0])
     # Backward pages are read in reverse order from `before`, then put back in order.
     reverse = descending != backward
     statement = statement.order_by(*(c.desc() if reverse else c.asc() for c in columns))

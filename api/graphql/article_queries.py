@@ -4,6 +4,7 @@ experts, each loading ahead the relations its selection asks for."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -11,10 +12,11 @@ import graphene
 from graphql import GraphQLError, GraphQLResolveInfo
 
 from api.graphql.articles import Article, ArticleConnection, ArticleOrder, ArticleStatus
-from api.graphql.relay import page_arguments, paged, selected
+from api.graphql.relay import bad_input, page_arguments, paged, selected
 from schema import lists, visibility
 from schema.keys import Scope
 from schema.lists import ArticleOrder as Order
+from schema.pagination import PageError
 from schema.tables import ArticleStatus as StatusEnum
 
 
@@ -38,6 +40,28 @@ def article_list_arguments() -> dict[str, Any]:
             "else needs a key with the `preview` scope. Drafts without a date sort by "
             "creation.",
         ),
+        "reviewed_by": graphene.String(
+            description="Only articles medically reviewed by this expert (their slug)."
+        ),
+        "review_overdue": graphene.Boolean(
+            description="true: only articles whose next review was due before today (UTC), "
+            "as `isOverdue` says; false: only the others, those without a due date included."
+        ),
+        "reviewed_after": graphene.Date(
+            description="Only articles reviewed after this day (exclusive: not on it)."
+        ),
+        "published_after": graphene.DateTime(
+            description="Only articles first published after this moment (exclusive). Give a "
+            "time zone (`Z` or an offset). Articles never published do not match."
+        ),
+        "published_before": graphene.DateTime(
+            description="Only articles first published before this moment (exclusive). Give "
+            "a time zone (`Z` or an offset). Articles never published do not match."
+        ),
+        "updated_after": graphene.DateTime(
+            description="Only articles last changed after this moment (exclusive). Give a "
+            "time zone (`Z` or an offset)."
+        ),
     }
 
 
@@ -52,6 +76,36 @@ def _statuses(info: GraphQLResolveInfo, asked: list[Any] | None) -> visibility.S
     if statuses != visibility.PUBLISHED_ONLY:
         info.context.caller.require(Scope.PREVIEW, "Listing unpublished articles")
     return statuses
+
+
+_MOMENTS = {
+    "published_after": "publishedAfter",
+    "published_before": "publishedBefore",
+    "updated_after": "updatedAfter",
+}
+
+
+def _moments(args: dict[str, Any]) -> dict[str, dt.datetime]:
+    """The DateTime bounds given, in UTC; a time without a zone is refused, not guessed."""
+    moments = {}
+    for name, argument in _MOMENTS.items():
+        value = args.get(name)
+        if value is None:
+            continue
+        if value.utcoffset() is None:
+            raise bad_input(
+                PageError(argument, "give a time zone, as in 2026-01-31T00:00:00Z or +01:00")
+            )
+        try:
+            moments[name] = value.astimezone(dt.UTC)
+        except OverflowError:
+            raise bad_input(PageError(argument, "is out of range")) from None
+    after, before = moments.get("published_after"), moments.get("published_before")
+    if after is not None and before is not None and before <= after:
+        raise bad_input(
+            PageError("publishedBefore", "must be later than `publishedAfter` (both exclusive)")
+        )
+    return moments
 
 
 # What an article's fields may select, and the loaders that answer it for all rows at once.
@@ -103,7 +157,23 @@ async def article_connection(
     search = args.get("search")
     default = Order.RELEVANCE if search is not None else Order.NEWEST
     statuses = _statuses(info, args.get("status"))
-    return await paged(
+    moments = _moments(args)
+    reviewer_id = None
+    if args.get("reviewed_by") is not None:
+        reviewer = await _loaders(info).expert_by_slug.load(args["reviewed_by"])
+        reviewer_id = reviewer.id if reviewer else -1
+    overdue, today = args.get("review_overdue"), lists.utc_today()
+    filters = lists.article_filter(
+        topic_id=topic_id,
+        expert_id=expert_id,
+        reviewer_id=reviewer_id,
+        review_overdue=overdue,
+        today=today,
+        reviewed_after=args.get("reviewed_after"),
+        statuses=statuses,
+        **moments,
+    )
+    found = await paged(
         info,
         ArticleConnection,
         args,
@@ -112,11 +182,16 @@ async def article_connection(
             session=session,
             page=page,
             order=Order(getattr(args.get("order_by"), "value", None) or default),
-            filters=lists.article_filter(topic_id=topic_id, expert_id=expert_id, statuses=statuses),
+            filters=filters,
             search=search,
             statuses=statuses,
         ),
     )
+    if overdue is not None:
+        # Which reviews are overdue changes at midnight UTC with no write: the response
+        # cache keeps the answer until then (api/graphql/cache_tags.py).
+        found.changes_at = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), dt.UTC)
+    return found
 
 
 class ArticleQueries(graphene.ObjectType):

@@ -38,7 +38,9 @@ _ORDER = {
     None: "How to order a list of articles.",
     Order.NEWEST: "Most recently published first.",
     Order.OLDEST: "Earliest published first.",
-    Order.TITLE: "By title, A to Z.",
+    Order.UPDATED: "Most recently changed first.",
+    Order.TITLE: "By title, A to Z, ignoring case (the case of letters outside A-Z only on "
+    "PostgreSQL).",
     Order.RELEVANCE: "Best match first, among the 200 newest matches (with `search` only; "
     "`totalCount` counts every match, other orders page through them all).",
 }

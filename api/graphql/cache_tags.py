@@ -28,6 +28,12 @@ def _review_changes(article: Any) -> dt.datetime | None:
     return moment if moment > dt.datetime.now(dt.UTC) else None
 
 
+def _list_changes(connection: Any) -> dt.datetime | None:
+    """When a list filtered by today's date (`reviewOverdue`) may change with no write: the
+    next midnight UTC (article_queries.article_connection notes it)."""
+    return getattr(connection, "changes_at", None)
+
+
 TAGGING = Tagging(
     entities={
         "Article": lambda row: f"Article:{row.id}",
@@ -53,5 +59,5 @@ TAGGING = Tagging(
         # Built from the article's topics, experts and reviewer, none of them selected.
         ("Article", "jsonLd"): ("list:Topic", "list:Expert"),
     },
-    expires={"Article": _review_changes},
+    expires={"Article": _review_changes, "ArticleConnection": _list_changes},
 )

@@ -48,7 +48,7 @@ def test_orders(big_api: Api) -> None:
     newest = [e["node"]["slug"] for e in _page(big_api, first=100, order="NEWEST")["edges"]]
     oldest = [e["node"]["slug"] for e in _page(big_api, first=100, order="OLDEST")["edges"]]
 
-    assert by_title == sorted(by_title)
+    assert by_title == sorted(by_title, key=str.lower)
     assert oldest == newest[::-1]
 
 
