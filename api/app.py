@@ -52,6 +52,7 @@ from api.ratelimit import Limiter, Verdict, bucket, check_rate, create_limiter
 from api.response_cache import ResponseCache
 from api.settings import ApiSettings
 from api.shared_cache import SharedCache, code_version, fingerprint
+from api.webhooks.deliverer import Deliverer
 from schema.db import (
     create_engine,
     dispose,
@@ -63,6 +64,10 @@ from schema.db import (
 from schema.keys import live_origins
 
 log = logging.getLogger("healthcontent.app")
+
+# How long the webhook deliverer waits for SQLite's write lock (a long load holds it) before
+# it tries again at its next poll.
+WEBHOOKS_LOCK_WAIT_MS = 2000
 
 
 def _server_settings(settings: ApiSettings) -> dict[str, Any]:
@@ -219,6 +224,21 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
             )
             await app.state.follower.poll()  # where to start, before any answer is cached
             await app.state.follower.start()
+        app.state.deliverer = None
+        if settings.webhooks:
+            # A pool of its own: busy requests never hold deliveries up, nor they requests.
+            app.state.deliverer = Deliverer.from_settings(
+                create_engine(
+                    settings.database_url,
+                    pool_size=2,
+                    max_overflow=0,
+                    connect_timeout_ms=settings.db_connect_timeout_ms,
+                    lock_wait_ms=WEBHOOKS_LOCK_WAIT_MS,
+                    **_server_settings(settings),
+                ),
+                settings,
+            )
+            await app.state.deliverer.start()
         try:
             yield
         finally:
@@ -231,6 +251,9 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
                 await app.state.follower.stop()
             if app.state.purger is not None:
                 await app.state.purger.stop()
+            if app.state.deliverer is not None:
+                await app.state.deliverer.stop()
+                await dispose(app.state.deliverer.engine)
             if app.state.shared_cache is not None:
                 await app.state.shared_cache.close()
             if follower_engine is not None:

@@ -24,6 +24,7 @@ def routes(settings: ApiSettings, engine: Engine) -> list[Route]:
         Route("/experts/{slug}", pages.expert, methods=["GET"]),
         Route("/embed/articles/{slug}", pages.embed, methods=["GET"]),
         Route("/site.css", pages.stylesheet, methods=["GET"]),
+        Route("/favicon.ico", pages.favicon, methods=["GET"]),
         Route("/oembed", oembed.oembed, methods=["GET"]),
         Route("/feeds/articles.atom", feeds.articles, methods=["GET"]),
         Route("/feeds/topics/{slug}.atom", feeds.topic, methods=["GET"]),

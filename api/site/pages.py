@@ -200,6 +200,10 @@ class Pages:
             return response
         return await self.site.serve(request, called, built)
 
+    async def favicon(self, request: Request) -> Response:
+        """No icon (browsers ask for one when a feed or the sitemap is shown)."""
+        return Response(status_code=204, headers={"cache-control": "public, max-age=86400"})
+
     async def stylesheet(self, request: Request) -> Response:
         return Response(
             STYLESHEET,
