@@ -52,8 +52,10 @@ TAGGING = Tagging(
     fields={
         ("Article", "relatedPosts"): ("list:Article",),  # ranked among every article
         # A topic's articles include its subtopics' (the tree may change); a list filtered by
-        # topic or expert finds them by slug (which may change) without showing them.
-        ("Topic", "articles"): ("list:Topic",),
+        # topic or expert (`reviewedBy` on any article list) finds them by slug (which may
+        # change) without showing them.
+        ("Topic", "articles"): ("list:Topic", "list:Expert"),
+        ("Expert", "articles"): ("list:Expert",),
         ("Query", "articles"): ("list:Topic", "list:Expert"),
         ("Expert", "quotes"): ("list:Article",),  # any article may start quoting them
         # Built from the article's topics, experts and reviewer, none of them selected.

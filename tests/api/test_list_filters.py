@@ -82,6 +82,8 @@ def _write(root: Path, *, edition: int) -> Path:
         }
         if published is not None:
             front["published_at"] = published
+        if slug == "mg-for-sleep":  # reviewed by ann, quoting bob
+            front["quotes"] = [{"expert": "bob", "text": f"The body of {slug}."}]
         if review is not None:
             reviewer, reviewed, due = review
             front["review"] = {"reviewer": reviewer, "reviewed_at": reviewed}
@@ -263,6 +265,7 @@ def test_drafts_match_only_for_a_preview_key(lists_api: Api, listed: str) -> Non
         ({"publishedAfter": "2025-01-01T00:00:00"}, "publishedAfter"),
         ({"publishedBefore": "2025-01-01"}, "publishedBefore"),
         ({"updatedAfter": "2025-01-01T08:00:00"}, "updatedAfter"),
+        ({"updatedAfter": "9999-12-31T23:00:00-05:00"}, "updatedAfter"),  # past year 9999 in UTC
         (
             {
                 "publishedAfter": "2025-01-02T00:00:00Z",
@@ -323,9 +326,11 @@ def test_nested_lists_take_the_new_arguments(lists_api: Api) -> None:
         "zinc",
         "mg-for-sleep",
     ]
+    # Quoting bob or reviewed by him, and reviewed after the day.
     assert [e["node"]["slug"] for e in data["expert"]["articles"]["edges"]] == [
         "cider",
         "mg-and-sleep-2",
+        "mg-for-sleep",
     ]
 
 
@@ -354,3 +359,31 @@ def test_a_cached_overdue_list_lasts_until_midnight_utc(listed: str) -> None:
         assert hit() is True
         now[0] = midnight.timestamp()
         assert hit() is False
+
+
+def test_a_cached_list_by_reviewer_follows_the_reviewer_s_slug(listed: str) -> None:
+    writer = make_key(listed, "editor", ["write"])
+    rename = """mutation { updateExpert(slug: "ann", expectedVersion: 1, patch: {slug: "ann-b"})
+                  { errors { message } } }"""
+    document = """{ topic(slug: "nutrition") { articles(reviewedBy: "ann") { totalCount } }
+                    expert(slug: "bob") { articles(reviewedBy: "ann") { totalCount } } }"""
+    settings = ApiSettings(database_url=listed, query_stats=True)
+    with TestClient(create_app(settings)) as client:
+
+        def ask() -> tuple[int, int, bool]:
+            body = client.post("/graphql", json={"query": document}).json()
+            data = body["data"]
+            found = (
+                data["topic"]["articles"]["totalCount"],
+                data["expert"]["articles"]["totalCount"],
+            )
+            return *found, bool(body["extensions"]["cache"]["hit"])
+
+        assert ask() == (2, 1, False)  # bob is quoted in one of ann's two
+        assert ask()[2] is True
+        renamed = client.post(
+            "/graphql", json={"query": rename}, headers={"authorization": f"Bearer {writer}"}
+        ).json()
+        assert renamed["data"]["updateExpert"]["errors"] == [], renamed
+
+        assert ask() == (0, 0, False)
