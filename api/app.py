@@ -474,9 +474,9 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
             Route("/graphiql/{name}", graphiql_asset, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            *site.routes(settings, engine_parts),
         ],
         lifespan=lifespan,
     )
     app.state.executor = engine_parts.executor  # its counters: how many queries fell back
     return app
-            *site.routes(settings, engine_parts),

@@ -9,6 +9,7 @@ import sys
 
 from sqlalchemy.exc import DBAPIError
 
+from api.webhooks import cli as webhooks_cli
 from schema import keys
 from schema.db import create_engine, open_session
 from schema.migrate import current_revision, upgrade
@@ -182,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     revoke.add_argument("name")
     keys_parser.set_defaults(handler=_keys)
+
+    webhooks_cli.add_parser(commands)
 
     schema_command = commands.add_parser("schema", help="print the GraphQL schema (SDL)")
     schema_command.set_defaults(handler=_print_schema)

@@ -71,6 +71,17 @@ class ApiSettings(Settings):
     # it needs, as JSON: CDN_PURGE_HEADERS='{"Authorization": "Bearer ..."}'.
     cdn_purge_url: str | None = None
     cdn_purge_headers: dict[str, str] = Field(default_factory=dict)
+    # Webhooks (api/webhooks): each worker sends the deliveries that are due. 0 stops this
+    # process sending (they wait, as rows, for a server that does).
+    webhooks: bool = True
+    # Call webhook URLs that resolve to private, loopback or link-local addresses (tests, a
+    # receiver on one's own network); refused by default, when added and at every attempt.
+    webhooks_allow_private_urls: bool = False
+    webhooks_poll_ms: int = Field(default=500, gt=0)  # how often new and due ones are sought
+    webhooks_timeout_ms: int = Field(default=10_000, gt=0)  # one attempt, connect to answer
+    webhooks_concurrency: int = Field(default=8, gt=0, le=100)  # attempts at once per worker
+    # Multiplies the retry schedule (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h): tests shrink it.
+    webhooks_retry_scale: float = Field(default=1.0, ge=0, le=10)
     graphiql: bool = True  # serve GraphiQL to browsers at GET /graphql
     # `__schema` and `__type` (the SDL is public, so on by default). Off, they are refused
     # and error messages carry no "Did you mean ...?" hints; `__typename` always works.

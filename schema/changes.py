@@ -35,7 +35,10 @@ class Changed:
     slug: str
     action: ChangeAction
     version: int | None = None
-    listed: bool = True  # public before or after: lists of its kind may change
+    # Public before or after (a published article; topics and experts always are): lists of
+    # its kind may change, and partners (webhooks, the public feed) hear of it.
+    listed: bool = True
+    canonical_url: str | None = None  # an article's own canonical URL, if it has one
 
 
 def article_action(before: ArticleStatus | str | None, after: ArticleStatus | str) -> ChangeAction:
@@ -67,6 +70,8 @@ async def record(
             "version": c.version,
             "tags": " ".join(tags(c.entity, c.entity_id, c.listed)),
             "changed_at": now,
+            "public": c.listed,
+            "canonical_url": c.canonical_url,
         }
         for c in changed
     ]

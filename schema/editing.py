@@ -399,6 +399,7 @@ async def delete_article(
                     ChangeAction.DELETED,
                     row.version + 1,
                     listed=row.status == ArticleStatus.PUBLISHED,
+                    canonical_url=row.canonical_url,
                 )
             ],
             now,

@@ -337,6 +337,82 @@ class Change(SQLModel, table=True):
     # space-separated: "Article:12 list:Article".
     tags: str = Field(sa_type=sa.Text)
     changed_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Whether the item was public before or after the change (a published article, any topic
+    # or expert): webhooks and the public `changes` feed tell of these only, never of a
+    # draft's edits.
+    public: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    # The article's canonical URL at this version, when it was first published elsewhere
+    # (its public address is then that, not its page here).
+    canonical_url: str | None = Field(default=None, max_length=2000)
+
+
+class OutboxCursor(SQLModel, table=True):
+    """How far a durable follower of the outbox has got: the last change it has handled.
+
+    Webhooks' fan-out keeps its place here (name "webhooks"), moved in the transaction that
+    writes the deliveries, so every change is fanned out once, across restarts."""
+
+    __tablename__ = "outbox_cursor"
+
+    name: str = Field(max_length=40, primary_key=True)
+    change_id: int = 0
+
+
+# --- Webhooks --------------------------------------------------------------------------------
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # to be sent (again) at next_attempt_at
+    DELIVERED = "delivered"  # the endpoint answered 2xx
+    FAILED = "failed"  # every attempt of the retry schedule failed
+
+
+class Webhook(SQLModel, table=True):
+    """A partner's endpoint, sent the public changes it subscribed to (Standard Webhooks).
+
+    The secret signs every delivery, so it is kept as it is, not as a digest; it is shown
+    once, when the webhook is added."""
+
+    __tablename__ = "webhook"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(max_length=2000)
+    # Event names or patterns: "article.published", "article.*", "*".
+    events: list[str] = Field(default_factory=list, sa_type=JSON)
+    secret: str = Field(max_length=100)
+    description: str | None = Field(default=None, max_length=200)
+    # The newest change when it was added: it hears only of later ones.
+    since_change_id: int = 0
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One change sent to one webhook: the message (its id and exact body, the same bytes on
+    every attempt), where it stands, and the log of its last attempt."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        sa.CheckConstraint(_check_in("status", DeliveryStatus), name="status"),
+        sa.UniqueConstraint("webhook_id", "change_id"),
+        # What is due: WHERE status = 'pending' AND next_attempt_at <= now.
+        sa.Index("ix_webhook_delivery_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(max_length=40, unique=True)  # webhook-id: msg_...
+    webhook_id: int = Field(foreign_key="webhook.id", ondelete="CASCADE")
+    change_id: int
+    event_type: str = Field(max_length=40)  # "article.published"
+    body: str = Field(sa_type=sa.Text)
+    status: DeliveryStatus = Field(default=DeliveryStatus.PENDING, sa_type=sa.String(16))
+    attempts: int = 0
+    # When it is next due (pending), or when a claimed attempt's lease runs out.
+    next_attempt_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_attempt_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_status_code: int | None = None
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    delivered_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 # --- Access ----------------------------------------------------------------------------------

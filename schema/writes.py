@@ -355,6 +355,7 @@ def _changes(
                 action,
                 _next_version(stored),
                 listed,
+                data.canonical_url,
             )
         )
     return out

@@ -1,0 +1,2 @@
+"""Webhooks over HTTP: addresses we may call, signed messages, and the deliverer that sends
+what schema/webhooks.py keeps (Standard Webhooks, standardwebhooks.com)."""
