@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from schema.pagination import Page, PageRequest, keyset_page
 from schema.tables import ArticleStatus, Change, ChangeAction, ChangeEntity, utcnow
 
 
@@ -102,6 +103,26 @@ async def changes_after(connection: AsyncConnection, after: int, limit: int) -> 
     """The changes with ids above `after`, oldest first, at most `limit`."""
     rows = await connection.execute(_AFTER, {"after": after, "limit": limit})
     return [Entry(id_, tuple(tags_.split())) for id_, tags_ in rows]
+
+
+async def change_page(session: AsyncSession, *, page: PageRequest, public_only: bool) -> Page:
+    """A page of the outbox in commit order (the `changes` feed); `public_only` leaves out
+    changes to items that were public neither before nor after (a draft's edits)."""
+    rows_of = select(Change)
+    count_of = select(func.count()).select_from(Change)
+    if public_only:
+        rows_of = rows_of.where(Change.public)  # type: ignore[arg-type]
+        count_of = count_of.where(Change.public)  # type: ignore[arg-type]
+    return await keyset_page(
+        session,
+        rows_of=rows_of,
+        count_of=count_of,
+        columns=[Change.id],
+        descending=False,
+        kind="change",
+        shape=[int],
+        page=page,
+    )
 
 
 async def last_change(connection: AsyncConnection) -> int:

@@ -46,6 +46,7 @@ READS: dict[str, dict[str, Any]] = {
     "TopicPage": {"slug": "magnesium"},
     "SearchArticles": {"search": "magnesium kidn"},  # the last word matches as a prefix
     "Terms": {"slug": "magnesium-for-kidney-stones"},
+    "Changes": {},  # the feed from its start
 }
 PAGINATION = "ArticlesPage"
 # The README's walk-through, in order, with a key that may preview and write.

@@ -60,6 +60,9 @@ TAGGING = Tagging(
         ("Expert", "quotes"): ("list:Article",),  # any article may start quoting them
         # Built from the article's topics, experts and reviewer, none of them selected.
         ("Article", "jsonLd"): ("list:Topic", "list:Expert"),
+        # The public feed grows with every public change, and each carries its kind's list
+        # tag (a draft's edits carry none, and the feed does not show them without preview).
+        ("Query", "changes"): tuple(f"list:{kind}" for kind in ENTITIES),
     },
     expires={"Article": _review_changes, "ArticleConnection": _list_changes},
 )
