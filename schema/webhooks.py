@@ -121,6 +121,13 @@ async def add_webhook(
     if description is not None and len(description) > MAX_DESCRIPTION:
         raise WebhookProblem(f"--description: at most {MAX_DESCRIPTION} characters")
     newest = (await session.execute(select(func.max(Change.id)))).scalar() or 0
+    if (await session.execute(select(Webhook.id).limit(1))).first() is None:
+        # The fan-out skips its work while there are no webhooks: it starts from here.
+        await session.execute(
+            update(OutboxCursor.__table__)
+            .where(OutboxCursor.name == CURSOR, OutboxCursor.change_id < newest)
+            .values(change_id=newest)
+        )
     webhook = Webhook(
         url=url,
         events=list(events),
@@ -190,9 +197,11 @@ async def _short_write(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-_BEHIND = select(OutboxCursor.change_id, select(func.max(Change.id)).scalar_subquery()).where(
-    OutboxCursor.name == CURSOR
-)
+_BEHIND = select(
+    OutboxCursor.change_id,
+    select(func.max(Change.id)).scalar_subquery(),
+    select(Webhook.id).limit(1).scalar_subquery(),
+).where(OutboxCursor.name == CURSOR)
 
 
 async def fan_out(
@@ -200,11 +209,12 @@ async def fan_out(
 ) -> int:
     """Turn the changes after the cursor into deliveries (up to `batch` changes); the number
     of changes handled. Only public changes are told, each to the webhooks that subscribed
-    to its event and were added before it. Reads first, so that an idle poll writes nothing;
-    a second server fanning out at the same time skips its turn (PostgreSQL) or waits."""
+    to its event and were added before it. Reads first, so that an idle poll writes nothing
+    (nor does one while there are no webhooks: adding the first moves the cursor); a second
+    server fanning out at the same time skips its turn (PostgreSQL) or waits (SQLite)."""
     async with engine.connect() as connection:
         position = (await connection.execute(_BEHIND)).first()
-    if position is not None and (position[1] or 0) <= position[0]:
+    if position is not None and ((position[1] or 0) <= position[0] or position[2] is None):
         return 0
     async with _short_write(engine) as session:
         cursor = (

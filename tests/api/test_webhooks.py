@@ -4,6 +4,7 @@ verified by a real receiver with an independent implementation (`standardwebhook
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -316,3 +317,12 @@ def test_a_webhook_hears_only_of_changes_after_it_was_added(editor: Editor, seed
     assert payload["data"]["id"] == to_global_id("Article", str(article_id))
     assert (payload["type"], payload["data"]["version"]) == ("article.updated", 3)
     assert len(deliveries(seeded)) == 1
+
+
+def test_without_webhooks_the_fan_out_writes_nothing(seeded: str) -> None:
+    with TestClient(create_app(settings(seeded))):
+        time.sleep(0.2)  # several polls
+    assert query(seeded, "SELECT change_id FROM outbox_cursor") == [{"change_id": 0}]
+    add_webhook("http://127.0.0.1:9/", seeded)
+    newest = query(seeded, "SELECT MAX(id) AS id FROM change")[0]["id"]
+    assert query(seeded, "SELECT change_id FROM outbox_cursor") == [{"change_id": newest}]
