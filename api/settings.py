@@ -82,6 +82,8 @@ class ApiSettings(Settings):
     webhooks_concurrency: int = Field(default=8, gt=0, le=100)  # attempts at once per worker
     # Multiplies the retry schedule (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h): tests shrink it.
     webhooks_retry_scale: float = Field(default=1.0, ge=0, le=10)
+    # Days the log of finished (delivered or failed) deliveries is kept; pending ones stay.
+    webhooks_log_days: int = Field(default=30, gt=0)
     graphiql: bool = True  # serve GraphiQL to browsers at GET /graphql
     # `__schema` and `__type` (the SDL is public, so on by default). Off, they are refused
     # and error messages carry no "Did you mean ...?" hints; `__typename` always works.

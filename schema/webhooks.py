@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from schema.db import is_sqlite, open_session
@@ -367,3 +367,19 @@ async def finish(
             )
             .values(**values)
         )
+
+
+async def prune(engine: AsyncEngine, *, before: dt.datetime) -> int:
+    """Drop the log of deliveries made before `before` that are done (delivered or failed);
+    how many went. Pending ones stay, however old."""
+    done = [DeliveryStatus.DELIVERED.value, DeliveryStatus.FAILED.value]
+    old = (
+        WebhookDelivery.status.in_(done),  # type: ignore[attr-defined]
+        WebhookDelivery.created_at < before,  # type: ignore[operator]
+    )
+    async with engine.connect() as connection:  # nothing to drop: nothing written
+        if not (await connection.execute(select(WebhookDelivery.id).where(*old).limit(1))).first():
+            return 0
+    async with _short_write(engine) as session:
+        result = await session.execute(delete(WebhookDelivery.__table__).where(*old))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import http.client
+import datetime as dt
 import logging
 import time
 
@@ -22,18 +22,18 @@ from api.settings import ApiSettings
 from api.site_urls import page_url
 from api.webhooks import signing
 from api.webhooks.sender import BadResponse, Refused, post
-from schema.tables import Change
-from schema.webhooks import Claim, claim, event_type, fan_out, finish, retry_delay
+from schema.tables import Change, utcnow
+from schema.webhooks import Claim, claim, event_type, fan_out, finish, prune, retry_delay
 
 log = logging.getLogger("healthcontent.webhooks")
 
 STOP_GRACE_S = 2.0  # how long a stopping server waits for attempts under way
+PRUNE_EVERY_S = 3600.0  # how often each worker drops the log past WEBHOOKS_LOG_DAYS
 
 
-def timestamp(moment: object) -> str:
+def timestamp(moment: dt.datetime) -> str:
     """An aware datetime as RFC 3339 in UTC with a `Z`."""
-    text = moment.isoformat()  # type: ignore[attr-defined]
-    return text.removesuffix("+00:00") + "Z"
+    return moment.astimezone(dt.UTC).isoformat().removesuffix("+00:00") + "Z"
 
 
 def change_url(change: Change, site_url: str) -> str:
@@ -75,10 +75,13 @@ class Deliverer:
         concurrency: int,
         retry_scale: float,
         allow_private: bool,
+        log_days: int = 30,
     ) -> None:
         self.engine, self.site_url = engine, site_url
         self.poll_s, self.timeout_s, self.concurrency = poll_s, timeout_s, concurrency
         self.retry_scale, self.allow_private = retry_scale, allow_private
+        self.log_for = dt.timedelta(days=log_days)
+        self.next_prune = 0.0  # monotonic
         # Long enough for an attempt and for logging how it went.
         self.lease_s = 2 * timeout_s + 1
         self.sending: set[asyncio.Task[None]] = set()
@@ -96,6 +99,7 @@ class Deliverer:
             concurrency=settings.webhooks_concurrency,
             retry_scale=settings.webhooks_retry_scale,
             allow_private=settings.webhooks_allow_private_urls,
+            log_days=settings.webhooks_log_days,
         )
 
     async def start(self) -> None:
@@ -119,6 +123,9 @@ class Deliverer:
         """One poll: fan out, then claim and start what there is room for."""
         while await fan_out(self.engine, payload=lambda c: payload(c, self.site_url)):
             pass
+        if time.monotonic() >= self.next_prune:
+            self.next_prune = time.monotonic() + PRUNE_EVERY_S
+            await prune(self.engine, before=utcnow() - self.log_for)
         room = self.concurrency - len(self.sending)
         if room <= 0:
             return
@@ -144,8 +151,10 @@ class Deliverer:
                     log.warning("webhooks: deliveries are readable again")
                 self.failing = False
             self.wake.clear()
+            # asyncio.timeout, not wait_for: an idle worker runs no task but this one.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), self.poll_s)
+                async with asyncio.timeout(self.poll_s):
+                    await self.wake.wait()
 
     async def _send(self, attempt: Claim) -> None:
         body = attempt.body.encode()
@@ -164,7 +173,7 @@ class Deliverer:
             error = f"no answer within {self.timeout_s:g} s"
         except (Refused, BadResponse) as exc:
             error = str(exc)
-        except (OSError, http.client.HTTPException, ValueError) as exc:
+        except (OSError, ValueError) as exc:
             error = f"{type(exc).__name__}: {exc}"
         delivered = status is not None and 200 <= status < 300
         if not delivered and error is None:

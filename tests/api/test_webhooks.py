@@ -21,7 +21,7 @@ from schema import webhooks
 from schema.db import create_engine, open_session
 from seed_data import SEED_DIR
 from tests.api.webhook_receiver import Receiver
-from tests.helpers import load, make_key, query
+from tests.helpers import execute, load, make_key, query
 
 ARTICLE = "magnesium-for-chronic-pain"
 PUBLISH = """mutation($slug: String!) { publishArticle(slug: $slug) {
@@ -326,3 +326,25 @@ def test_without_webhooks_the_fan_out_writes_nothing(seeded: str) -> None:
     add_webhook("http://127.0.0.1:9/", seeded)
     newest = query(seeded, "SELECT MAX(id) AS id FROM change")[0]["id"]
     assert query(seeded, "SELECT change_id FROM outbox_cursor") == [{"change_id": newest}]
+
+
+def test_the_log_of_finished_deliveries_is_pruned(seeded: str) -> None:
+    hook = add_webhook("http://127.0.0.1:9/", seeded)
+    old, new = "2020-01-01 00:00:00", "2999-01-01 00:00:00"
+    for n, (status, created) in enumerate(
+        [("delivered", old), ("failed", old), ("pending", old), ("delivered", new)]
+    ):
+        execute(
+            seeded,
+            "INSERT INTO webhook_delivery (message_id, webhook_id, change_id, event_type, body, "
+            f"status, attempts, created_at) VALUES (:m, :w, :n, 'article.updated', '{{}}', :s, 1, "
+            f"'{created}')",
+            m=f"msg_{n}",
+            w=hook.id,
+            n=n,
+            s=status,
+        )
+    with TestClient(create_app(settings(seeded))):
+        time.sleep(0.2)
+    left = query(seeded, "SELECT message_id FROM webhook_delivery ORDER BY id")
+    assert [row["message_id"] for row in left] == ["msg_2", "msg_3"]
