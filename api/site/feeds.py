@@ -186,9 +186,7 @@ class Feeds:
                 if sum(counts.values()) <= self.per_file:
                     rows = []
                     for kind in sitemap.KINDS:
-                        rows += await sitemap.listed(
-                            session, kind, offset=0, limit=self.per_file
-                        )
+                        rows += await sitemap.listed(session, kind, offset=0, limit=self.per_file)
                     return {"pages": self._listed_pages(rows)}
                 parts = [
                     {"loc": f"{self.site_url}/sitemaps/{kind.lower()}s-{n}.xml"}
