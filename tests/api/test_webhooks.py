@@ -4,6 +4,8 @@ verified by a real receiver with an independent implementation (`standardwebhook
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -16,7 +18,7 @@ from api.app import create_app
 from api.cli import main
 from api.settings import ApiSettings
 from api.webhooks.addresses import Refused, check_url, is_public
-from api.webhooks.sender import post
+from api.webhooks.sender import BadResponse, post
 from schema import webhooks
 from schema.db import create_engine, open_session
 from seed_data import SEED_DIR
@@ -348,3 +350,39 @@ def test_the_log_of_finished_deliveries_is_pruned(seeded: str) -> None:
         time.sleep(0.2)
     left = query(seeded, "SELECT message_id FROM webhook_delivery ORDER BY id")
     assert [row["message_id"] for row in left] == ["msg_2", "msg_3"]
+
+
+def test_the_sender_reads_a_bounded_status_line_and_nothing_more() -> None:
+    async def answering(answer: bytes) -> int:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(answer)
+            with contextlib.suppress(ConnectionError):
+                await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            url = f"http://127.0.0.1:{port}/hook?x=1"
+            return await post(url, b"{}", {}, timeout_s=2, allow_private=True)
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    hints = b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n"
+    assert asyncio.run(answering(hints)) == 204
+    assert asyncio.run(answering(b"HTTP/1.0 418 Teapot\r\n" + b"x" * 100_000)) == 418
+    for garbage, said in [
+        (b"SSH-2.0-OpenSSH\r\n", "not an HTTP answer"),
+        (b"HTTP/1.1 200 " + b"x" * 20_000, "longer than"),
+        (b"", "closed before an answer"),
+    ]:
+        with pytest.raises(BadResponse, match=said):
+            asyncio.run(answering(garbage))
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    with pytest.raises(OSError):
+        asyncio.run(post(f"http://127.0.0.1:{closed}/", b"{}", {}, timeout_s=2, allow_private=True))
