@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import socket
+import ssl
+import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +21,7 @@ from starlette.testclient import TestClient
 from api.app import create_app
 from api.cli import main
 from api.settings import ApiSettings
+from api.webhooks import sender
 from api.webhooks.addresses import Refused, check_url, is_public
 from api.webhooks.sender import BadResponse, post
 from schema import webhooks
@@ -386,3 +391,62 @@ def test_the_sender_reads_a_bounded_status_line_and_nothing_more() -> None:
         closed = s.getsockname()[1]
     with pytest.raises(OSError):
         asyncio.run(post(f"http://127.0.0.1:{closed}/", b"{}", {}, timeout_s=2, allow_private=True))
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_https_verifies_the_certificate_of_the_urls_host(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    served = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    served.load_cert_chain(cert, key)
+    names: list[str | None] = []
+    served.sni_callback = lambda sock, name, context: names.append(name)  # type: ignore[assignment,misc,return-value]
+    seen: list[bytes] = []
+
+    async def exchange() -> int:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            seen.append(await reader.readuntil(b"\r\n\r\n"))
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=served)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            url = f"https://localhost:{port}/hook"
+            return await post(url, b"{}", {}, timeout_s=5, allow_private=True)
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    with pytest.raises(ssl.SSLCertVerificationError):  # not a certificate we trust
+        asyncio.run(exchange())
+    # Trusted (as a partner's CA-signed certificate is): connected to the address checked,
+    # with the URL's host in SNI and Host.
+    monkeypatch.setattr(sender, "_tls", ssl.create_default_context(cafile=str(cert)))
+    assert asyncio.run(exchange()) == 200
+    assert names[-1] == "localhost"
+    assert b"\r\nHost: localhost:" in seen[-1]
