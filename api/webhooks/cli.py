@@ -137,7 +137,7 @@ async def _deliveries(engine: AsyncEngine, args: argparse.Namespace) -> int:
         )
     print(
         f"{'ID':<8} {'WEBHOOK':<8} {'MESSAGE':<30} {'EVENT':<20} {'STATUS':<10} "
-        f"{'ATTEMPTS':<9} {'WHEN (delivered, or next)':<26} LAST"
+        f"{'ATTEMPTS':<9} {'WHEN (UTC: done, or next)':<26} LAST"
     )
     for row in rows:
         last = row.last_error or (str(row.last_status_code) if row.last_status_code else "-")
