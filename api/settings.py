@@ -57,9 +57,9 @@ class ApiSettings(Settings):
     cache_max_age: int = 60  # seconds a CDN or browser may keep a GET query's answer
     # ... and may go on serving it while it fetches a fresh one (a purge still drops it).
     cache_stale_while_revalidate: int = Field(default=30, ge=0)
-    # URLs in one sitemap file (the protocol's limit is 50,000); past it, /sitemap.xml is an
-    # index of parts.
-    sitemap_urls_per_file: int = Field(default=50_000, ge=1, le=50_000)
+    # URLs in one sitemap file (the protocol allows 50,000); past it, /sitemap.xml is an index
+    # of parts. 10,000 keeps a part (~1.7 MB) small enough for the response cache to keep.
+    sitemap_urls_per_file: int = Field(default=10_000, ge=1, le=50_000)
     # The response cache (api/response_cache.py): answers for callers who see only published
     # content, dropped by tag when content changes. 0 turns it off (engine benchmarks do).
     response_cache: bool = True

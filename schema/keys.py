@@ -59,10 +59,22 @@ def parse_rate(text: str) -> int:
     return per_minute
 
 
+# A host name or IPv4 address, or a bracketed IPv6 one, and an optional port: what an origin
+# may hold (it goes into CORS answers and Content-Security-Policy frame-ancestors as it is).
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
+_HOST = re.compile(rf"({_LABEL}(\.{_LABEL})*|\[[0-9A-Fa-f:.]+\])(:[0-9]{{1,5}})?")
+
+
 def parse_origin(text: str) -> str:
     """A browser origin (scheme://host[:port]), as browsers send it in `Origin`."""
     parts = urlsplit(text.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+    if (
+        parts.scheme not in ("http", "https")
+        or not _HOST.fullmatch(parts.netloc)
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+    ):
         raise KeyProblem(f"origin {text!r}: write it as https://host or https://host:port")
     host = parts.netloc.lower()
     # Browsers leave a scheme's default port out of `Origin`.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -70,12 +71,6 @@ class Feeds:
             )
             return body, ATOM
 
-        def last_modified(data: dict[str, Any]) -> dt.datetime | None:
-            described = describe(data)
-            if described is None:
-                return None
-            return dt.datetime.fromisoformat(_newest(described[4]))
-
         defaults = {
             "all": False,
             "topic": "",
@@ -89,7 +84,7 @@ class Feeds:
             {**defaults, **variables},
             render,
             {"x-content-type-options": "nosniff"},
-            last_modified=last_modified,
+            conditional=True,
         )
 
     async def _serve(self, request: Request, view_for: Any) -> Response:
@@ -102,8 +97,7 @@ class Feeds:
         except PageError as error:
             await called.context.close()
             return self.site.error_page(error)
-        # Feeds show published articles only, whoever asks.
-        called.caller = type(called.caller)(None, called.caller.address)
+        called.anonymise()  # feeds show published articles only, whoever asks
         return await self.site.serve(request, called, view)
 
     async def articles(self, request: Request) -> Response:
@@ -213,7 +207,7 @@ class Feeds:
         def view() -> View:
             kind = kinds.get(request.path_params["kind"])
             number = request.path_params["number"]
-            if kind is None or not number.isdigit() or len(number) > 6 or int(number) < 1:
+            if kind is None or not re.fullmatch(r"[1-9][0-9]{0,5}", number):
                 raise PageError(404, "There is no such sitemap.")
             offset = (int(number) - 1) * self.per_file
 

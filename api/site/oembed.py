@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import html
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from api.site.pages import EMBED_WIDTH, MAX_SLUG, Pages, width_of
+from api.site.pages import EMBED_WIDTH, MAX_SLUG, SLUG, Pages, width_of
 from api.site.site import PageError, View
 from api.site_urls import embed_url
 
@@ -24,6 +24,15 @@ MAX_URL = 2000
 JSON = "application/json"
 XML = "text/xml; charset=utf-8"
 FORMATS = {"json": JSON, "xml": XML}
+
+
+def _place(url: str) -> tuple[str, str, str]:
+    """(scheme, host[:port], path) as a browser compares them: scheme and host in lower
+    case, a scheme's default port left out."""
+    parts = urlsplit(url)
+    scheme, host = parts.scheme.lower(), (parts.hostname or "")
+    port = parts.port if parts.port not in (None, {"http": 80, "https": 443}.get(scheme)) else None
+    return scheme, f"{host}:{port}" if port else host, parts.path
 
 
 class OEmbed:
@@ -38,11 +47,14 @@ class OEmbed:
             raise PageError(400, "`url` is required: the article page to embed")
         if len(url) > MAX_URL:
             raise PageError(400, f"`url` is over {MAX_URL} characters")
-        own, given = urlsplit(self.site_url), urlsplit(url)
-        prefix = own.path.rstrip("/") + "/articles/"
-        same_site = (given.scheme, given.netloc) == (own.scheme, own.netloc)
-        slug = given.path.removeprefix(prefix) if given.path.startswith(prefix) else ""
-        if not same_site or not slug or "/" in slug or len(slug) > MAX_SLUG:
+        try:
+            own, given = _place(self.site_url), _place(url)
+        except ValueError:  # a port that is not one
+            raise PageError(404, f"{url} is not an article page of {self.site_url}") from None
+        prefix = own[2].rstrip("/") + "/articles/"
+        path = unquote(given[2]).removesuffix("/")
+        slug = path.removeprefix(prefix) if path.startswith(prefix) else ""
+        if given[:2] != own[:2] or not SLUG.fullmatch(slug) or len(slug) > MAX_SLUG:
             raise PageError(404, f"{url} is not an article page of {self.site_url}")
         return slug
 
@@ -90,8 +102,7 @@ class OEmbed:
             called = await self.site.call(request)
         except PageError as error:
             return self._error(error)
-        # An embed is for everyone: drafts are not embedded, whoever asks.
-        called.caller = type(called.caller)(None, called.caller.address)
+        called.anonymise()  # an embed is for everyone: drafts are not embedded, whoever asks
         view = View(
             "embed",
             {"slug": slug, "preview": False},

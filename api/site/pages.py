@@ -23,8 +23,7 @@ MAX_SLUG = 200
 MAX_CURSOR = 200
 PAGE_SIZE = 20
 EMBED_WIDTH = 480  # the card's width when `maxwidth` does not ask for less
-EMBED_MIN_WIDTH = 200
-_SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 _PREFIX = re.compile(r"[0-9a-f]{10}")
 
 
@@ -40,7 +39,7 @@ def security_headers(site_url: str, frame_ancestors: str = "'self'") -> dict[str
     policy = (
         "default-src 'none'; "
         f"style-src 'self' {own}; "
-        "img-src 'self' https: data:; "
+        "img-src 'self' https: http: data:; "
         "base-uri 'none'; form-action 'none'; "
         f"frame-ancestors {frame_ancestors}"
     )
@@ -54,7 +53,7 @@ def security_headers(site_url: str, frame_ancestors: str = "'self'") -> dict[str
 def slug_of(request: Request) -> str:
     """The path's slug, or a 404: slugs are short and URL-safe, anything else names nothing."""
     slug = request.path_params["slug"]
-    if len(slug) > MAX_SLUG or not _SLUG.fullmatch(slug):
+    if len(slug) > MAX_SLUG or not SLUG.fullmatch(slug):
         raise PageError(404, "There is no such page.")
     return slug
 
@@ -71,7 +70,7 @@ def width_of(request: Request, name: str = "maxwidth", default: int = EMBED_WIDT
     given = request.query_params.get(name)
     if given is None or given == "":
         return default
-    if not given.isdigit() or len(given) > 6 or int(given) == 0:
+    if not re.fullmatch(r"[1-9][0-9]{0,5}", given):
         raise PageError(400, f"`{name}` must be a positive whole number of pixels")
     return min(int(given), default)
 
@@ -160,21 +159,15 @@ class Pages:
         """The card. Any origin may frame it; with `?key=<key prefix>` (or a key sent along),
         only that key's origins may."""
         prefix = request.query_params.get("key")
-        origins: list[str] | None = None
-        if prefix is not None:
-            if prefix.startswith("hck_"):
-                error = PageError(400, "`key` takes the key's public prefix, never the key")
-                return self.site.error_page(error)
-            if not _PREFIX.fullmatch(prefix):
-                return self.site.error_page(PageError(400, "`key` is not a key prefix"))
-            async with request.app.state.sessions() as session:
-                origins = await origins_of_prefix(session, prefix)
-            if origins is None:
-                return self.site.error_page(PageError(404, "no live key has that prefix"))
+        if prefix is not None and prefix.startswith("hck_"):
+            error = PageError(400, "`key` takes the key's public prefix, never the key")
+            return self.site.error_page(error)
+        if prefix is not None and not _PREFIX.fullmatch(prefix):
+            return self.site.error_page(PageError(400, "`key` is not a key prefix"))
 
         def view(preview: bool) -> View:
             slug = slug_of(request)
-            width = max(width_of(request), EMBED_MIN_WIDTH)
+            width = width_of(request)
             return View(
                 "embed",
                 {"slug": slug, "preview": preview},
@@ -187,7 +180,19 @@ class Pages:
             called = await self.site.call(request)
         except PageError as error:
             return self.site.error_page(error)
-        if called.caller.key is not None and origins is None:
+        origins: list[str] | None = None
+        if prefix is not None:
+            try:
+                origins = await self.site.read(
+                    called.context, lambda session: origins_of_prefix(session, prefix)
+                )
+            except PageError as error:
+                await called.context.close()
+                return self.site.error_page(error)
+            if origins is None:
+                await called.context.close()
+                return self.site.error_page(PageError(404, "no live key has that prefix"))
+        elif called.caller.key is not None:
             origins = list(called.caller.key.origins)
         ancestors = "*" if origins is None else (" ".join(origins) or "'none'")
         frame_headers = security_headers(self.site_url, ancestors)

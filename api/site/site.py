@@ -15,32 +15,56 @@ import datetime as dt
 import email.utils
 import hashlib
 import logging
+import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from graphql import GraphQLError
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 
 from api.access import Caller, Unauthenticated, bearer_token, client_address, identify
 from api.context import RequestContext
 from api.executor import Reads
-from api.http import Engine, new_request_id, shareable, unavailable
+from api.http import Engine, new_request_id, unavailable
 from api.ratelimit import check_rate
 from api.response_cache import surrogate_headers
 from api.settings import ApiSettings
 from schema.keys import Scope
 
 log = logging.getLogger("healthcontent.site")
+T = TypeVar("T")
 
 HERE = Path(__file__).parent
 DOCUMENTS = {path.stem: path.read_text() for path in (HERE / "documents").glob("*.graphql")}
 
 HTML = "text/html; charset=utf-8"
+SURROGATE = ("surrogate-key", "cache-tag")  # the tag headers (api/response_cache.py)
+
+
+def _unchanged(request: Request, etag: str, modified: str | None) -> bool:
+    """Whether the client's copy is this one (RFC 9110 13.1): If-None-Match decides when
+    sent (compared weakly, `*` matching anything); else If-Modified-Since, when the answer
+    has a Last-Modified."""
+    given = request.headers.get("if-none-match")
+    if given is not None:
+        wanted = {tag.strip().removeprefix("W/") for tag in given.split(",")}
+        return etag in wanted or "*" in wanted
+    since = request.headers.get("if-modified-since")
+    if since is None or modified is None:
+        return False
+    parsed = email.utils.parsedate_tz(since)  # IMF-fixdate, RFC 850 and asctime alike
+    if parsed is None:
+        return False
+    return email.utils.mktime_tz(parsed) >= email.utils.mktime_tz(
+        email.utils.parsedate_tz(modified)  # type: ignore[arg-type]
+    )
 
 
 def _long_date(value: str | None) -> str:
@@ -51,8 +75,21 @@ def _long_date(value: str | None) -> str:
     return f"{day.day} {day:%B %Y}"
 
 
+# What XML 1.0 does not allow (a feed with one is unreadable to every reader), and lone
+# surrogates (which cannot be encoded): dropped from whatever a template shows.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _shown(value: Any) -> Any:
+    if isinstance(value, str) and _NOT_XML.search(value):
+        cleaned = _NOT_XML.sub("", value)
+        return Markup(cleaned) if isinstance(value, Markup) else cleaned
+    return value
+
+
 def templates() -> Environment:
     environment = Environment(
+        finalize=_shown,
         loader=FileSystemLoader(HERE / "templates"),
         autoescape=select_autoescape(("html", "xml", "atom"), default=True),
         undefined=StrictUndefined,
@@ -82,8 +119,8 @@ class View:
     render: Callable[[dict[str, Any], bool], tuple[bytes, str]]
     # Headers every answer carries, cached or not (Content-Security-Policy, say).
     headers: dict[str, str] = field(default_factory=dict)
-    # The answer's data -> its Last-Modified (feeds): If-Modified-Since is honoured.
-    last_modified: Callable[[dict[str, Any]], dt.datetime | None] | None = None
+    # Sent with Last-Modified (when it was made), and If-Modified-Since honoured (feeds).
+    conditional: bool = False
     key: str = ""  # what else the rendering depends on (the card's width, say)
     # Instead of the document: reads the data itself (the sitemap), and says what it read.
     fetch: Callable[[RequestContext], Awaitable[tuple[dict[str, Any], Reads]]] | None = None
@@ -99,6 +136,10 @@ class Called:
     @property
     def preview(self) -> bool:
         return self.caller.can(Scope.PREVIEW)
+
+    def anonymise(self) -> None:
+        """Answer as to anyone (feeds and oEmbed show published content, whoever asks)."""
+        self.caller = self.context.caller = Caller(None, self.caller.address)
 
 
 class Site:
@@ -144,6 +185,12 @@ class Site:
         except Unauthenticated as exc:
             await context.close()
             raise PageError(401, str(exc)) from None
+        except Exception as exc:
+            await context.close()
+            refusal = unavailable(exc, context)
+            if refusal is None:
+                raise
+            raise PageError(503, refusal.message, {"retry-after": "1"}) from None
         verdict = await check_rate(context.caller, request.app.state.limiter, self.settings)
         if verdict is not None and not verdict.allowed:
             await context.close()
@@ -170,12 +217,14 @@ class Site:
     async def _serve(self, request: Request, called: Called, view: View) -> Response:
         state = request.app.state
         cache = state.response_cache if not called.preview else None
+        keyed = called.caller.key is not None
         key = "site " + orjson.dumps([view.document, view.variables, view.key]).decode()
         if cache is not None:
             entry = cache.get(key)
             if entry is not None:
-                return self._send(request, entry.content, entry.etag, entry.headers, view)
+                return self._send(request, entry.content, entry.etag, entry.headers, view, keyed)
             generation = cache.generation
+        made = time.time()
         if view.fetch is not None:
             data, reads = await self._fetch(called.context, view)
         else:
@@ -183,10 +232,10 @@ class Site:
         content, media_type = view.render(data, called.preview)
         etag = '"' + hashlib.blake2b(content, digest_size=16).hexdigest() + '"'
         headers = {"content-type": media_type}
-        if view.last_modified is not None:
-            modified = view.last_modified(data)
-            if modified is not None:
-                headers["last-modified"] = email.utils.format_datetime(modified, usegmt=True)
+        if view.conditional:
+            # When the answer was made: any later change to what it shows drops it from the
+            # cache, so a kept answer was never made before the last change to its content.
+            headers["last-modified"] = email.utils.formatdate(made, usegmt=True)
         if called.preview or reads is None:
             # A draft, or an answer whose reads are not known: nobody may keep it.
             return Response(
@@ -213,7 +262,7 @@ class Site:
                 return Response(
                     content, headers={**headers, **view.headers, "cache-control": "no-store"}
                 )
-        return self._send(request, content, etag, headers, view)
+        return self._send(request, content, etag, headers, view, keyed)
 
     def _send(
         self,
@@ -222,33 +271,47 @@ class Site:
         etag: str,
         headers: dict[str, str],
         view: View,
+        keyed: bool,
     ) -> Response:
-        media_type = headers.get("content-type", HTML)
-        extra = {k: v for k, v in headers.items() if k != "content-type"}
-        modified = extra.get("last-modified")
-        since = request.headers.get("if-modified-since")
-        if modified and since and "if-none-match" not in request.headers:
-            try:
-                unchanged = email.utils.parsedate_to_datetime(
-                    modified
-                ) <= email.utils.parsedate_to_datetime(since)
-            except (TypeError, ValueError):
-                unchanged = False
-            if unchanged:
-                response = shareable(request, content, etag, media_type, self.settings, extra)
-                return Response(status_code=304, headers={**response.headers, **view.headers})
-        response = shareable(request, content, etag, media_type, self.settings, extra)
-        if response.status_code != 304:
-            response.headers["content-type"] = media_type
-        response.headers["vary"] = "Authorization"  # pages do not vary by Accept
-        response.headers.update(view.headers)
-        return response
+        """The answer, or 304 when the client's copy is current (If-None-Match; else
+        If-Modified-Since). Shared caches may keep it unless the request was keyed."""
+        settings = self.settings
+        sent = {k: v for k, v in headers.items() if k != "content-type"}
+        if keyed:
+            sent = {k: v for k, v in sent.items() if k not in SURROGATE}
+        sent.update(
+            {
+                "cache-control": "private, no-cache"
+                if keyed
+                else f"public, max-age={settings.cache_max_age}, "
+                f"stale-while-revalidate={settings.cache_stale_while_revalidate}",
+                "etag": etag,
+                "vary": "Authorization",  # pages do not vary by Accept
+                **view.headers,
+            }
+        )
+        if _unchanged(request, etag, sent.get("last-modified")):
+            return Response(status_code=304, headers=sent)
+        return Response(content, headers={**sent, "content-type": headers["content-type"]})
 
     async def _fetch(self, context: RequestContext, view: View) -> tuple[dict[str, Any], Reads]:
         assert view.fetch is not None
         try:
             async with asyncio.timeout(self.deadline_s):
                 return await view.fetch(context)
+        except TimeoutError:
+            raise self._too_slow() from None
+        except Exception as exc:
+            refusal = unavailable(exc, context)
+            if refusal is None:
+                raise
+            raise PageError(503, refusal.message, {"retry-after": "1"}) from None
+
+    async def read(self, context: RequestContext, fetch: Callable[[Any], Awaitable[T]]) -> T:
+        """`fetch(session)` under the deadline; PageError 503 when the database cannot."""
+        try:
+            async with asyncio.timeout(self.deadline_s):
+                return await context.read(fetch)
         except TimeoutError:
             raise self._too_slow() from None
         except Exception as exc:

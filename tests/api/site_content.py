@@ -44,6 +44,10 @@ Lead paragraph of the test notes.
 ## What the tests check
 
 Sections, citations [@test-ref] and the review box.
+
+## Main
+
+A heading whose anchor is a word the page itself might use as an id.
 """
 
 DRAFT_MD = """---

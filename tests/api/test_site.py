@@ -4,8 +4,10 @@ the sitemap, on both databases. What a browser makes of them: test_site_browser.
 from __future__ import annotations
 
 import email.utils
+import http.client
 import json
 import re
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -19,6 +21,7 @@ from starlette.testclient import TestClient
 
 from api.app import create_app
 from api.settings import ApiSettings
+from tests.api.conftest import running_server
 from tests.api.site_content import (
     DRAFT,
     HOSTILE_SLUG,
@@ -28,7 +31,7 @@ from tests.api.site_content import (
     STONES,
     write_site_content,
 )
-from tests.helpers import load, make_key
+from tests.helpers import execute, load, make_key
 
 SITE = "https://health.example"
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -134,6 +137,9 @@ def test_review_box_references_and_licence(site: TestClient) -> None:
     assert '<li id="ref-test-ref" value="1">' in page
     assert 'href="#ref-test-ref"' in page  # the citation in the body
     assert '<a href="https://creativecommons.org/licenses/by/4.0/" rel="license">' in page
+    ids = [a["id"] for _, a in Tags(page).tags if a.get("id")]
+    assert len(ids) == len(set(ids)), ids  # a "Main" section does not clash with <main>
+    assert 'href="#main"' in page and '<section id="main"' in page
 
 
 def test_hostile_title_stays_text(site: TestClient) -> None:
@@ -212,8 +218,22 @@ def test_pages_are_cached_and_purged_by_tag(site: TestClient) -> None:
     assert re.search(r"(^| )Article:\d+( |$)", first.headers["surrogate-key"])
     again = site.get(f"/articles/{PAIN}", headers={"if-none-match": first.headers["etag"]})
     assert again.status_code == 304
+    # Served from the cache: a change that bypasses the outbox is not seen...
+    url = site.database_url  # type: ignore[attr-defined]
+    execute(url, "UPDATE article SET title = 'Unseen' WHERE slug = :s", s=PAIN)
+    assert "Unseen" not in _ok(site, f"/articles/{PAIN}").text
+    # ... while a preview key's request is made afresh, and kept by nobody.
+    key = make_key(site.database_url, "previewer", ["preview"])  # type: ignore[attr-defined]
+    preview = _ok(site, f"/articles/{PAIN}", authorization=f"Bearer {key}")
+    assert "<h1>Unseen</h1>" in preview.text
+    assert preview.headers["cache-control"] == "private, no-store"
+    assert "Unseen" not in _ok(site, f"/articles/{PAIN}").text
     # An edit drops every page that showed the article, at once on this worker.
     key = make_key(site.database_url, "editor", ["write"])  # type: ignore[attr-defined]
+    reader = make_key(site.database_url, "reader", [])  # type: ignore[attr-defined]
+    keyed = _ok(site, f"/articles/{PAIN}", authorization=f"Bearer {reader}")
+    assert keyed.headers["cache-control"] == "private, no-cache"  # no shared cache keeps it
+    assert "surrogate-key" not in keyed.headers
     version = site.post(
         "/graphql", json={"query": f'{{ article(slug: "{PAIN}") {{ version }} }}'}
     ).json()["data"]["article"]["version"]
@@ -403,3 +423,125 @@ def test_sitemap_becomes_an_index_past_its_limit(database_url: str, content_dir:
         assert len(listed) == len(set(listed))
         assert f"{SITE}/articles/{REVIEWED}" in listed and f"{SITE}/topics/pain" in listed
         assert f"{SITE}/articles/{DRAFT}" not in listed
+
+
+def _edit(site: TestClient, slug: str, patch: dict[str, Any]) -> None:
+    key = make_key(site.database_url, f"editor-{len(patch)}-{slug}", ["write"])  # type: ignore[attr-defined]
+    version = site.post(
+        "/graphql", json={"query": f'{{ article(slug: "{slug}") {{ version }} }}'}
+    ).json()["data"]["article"]["version"]
+    body = site.post(
+        "/graphql",
+        json={
+            "query": "mutation($slug: String!, $v: Int!, $patch: ArticlePatch!) { "
+            "updateArticle(slug: $slug, expectedVersion: $v, patch: $patch) "
+            "{ errors { message } } }",
+            "variables": {"slug": slug, "v": version, "patch": patch},
+        },
+        headers={"authorization": f"Bearer {key}"},
+    ).json()
+    assert body["data"]["updateArticle"]["errors"] == [], body
+
+
+def test_a_feed_that_lost_an_entry_is_modified(site: TestClient) -> None:
+    first = _ok(site, "/feeds/topics/magnesium.atom")
+    time.sleep(1.1)  # Last-Modified counts whole seconds
+    key = make_key(site.database_url, "unpublisher", ["write"])  # type: ignore[attr-defined]
+    body = site.post(
+        "/graphql",
+        json={
+            "query": f'mutation {{ unpublishArticle(slug: "{STONES}") {{ errors {{ message }} }} }}'
+        },
+        headers={"authorization": f"Bearer {key}"},
+    ).json()
+    assert body["data"]["unpublishArticle"]["errors"] == [], body
+    after = site.get(
+        "/feeds/topics/magnesium.atom",
+        headers={"if-modified-since": first.headers["last-modified"]},
+    )
+    assert after.status_code == 200 and STONES not in after.text
+    assert after.headers["last-modified"] != first.headers["last-modified"]
+
+
+def test_control_characters_never_break_the_xml(site: TestClient) -> None:
+    _edit(site, PAIN, {"title": "Bad\x0btitle\x1b", "summary": "Bell\x07 here"})
+    parsed, _ = _feed(site, "/feeds/articles.atom")
+    assert "Badtitle" in [entry.title for entry in parsed.entries]
+    xml = _oembed(site, f"{SITE}/articles/{PAIN}", format="xml")
+    assert ET.fromstring(xml.content).findtext("title") == "Badtitle"
+    assert "<h1>Badtitle</h1>" in _ok(site, f"/articles/{PAIN}").text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/embed/articles/{PAIN}?maxwidth=%C2%B2",
+        f"/embed/articles/{PAIN}?maxwidth=%D9%A3%D9%A0%D9%A0",
+        f"/oembed?url={quote(f'{SITE}/articles/{PAIN}', safe='')}&maxheight=%C2%B2",
+        f"/embed/articles/{PAIN}?maxwidth=0",
+    ],
+)
+def test_odd_numbers_are_refused_by_name(site: TestClient, path: str) -> None:
+    response = site.get(path)
+    assert response.status_code == 400 and "must be a positive whole number" in response.text
+
+
+def test_odd_sitemap_part_numbers_are_404(site: TestClient) -> None:
+    for number in ("%C2%B2", "0", "01", "9999999"):
+        assert site.get(f"/sitemaps/articles-{number}.xml").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"https://HEALTH.example/articles/{PAIN}",
+        f"https://health.example:443/articles/{PAIN}",
+        f"https://health.example/articles/{PAIN}/",
+        f"https://health.example/articles/{PAIN}?utm_source=x#top",
+    ],
+)
+def test_oembed_knows_its_urls_however_spelled(site: TestClient, url: str) -> None:
+    response = _oembed(site, url)
+    assert response.status_code == 200, response.text
+    assert response.json()["title"] == "Magnesium For Chronic Pain: Does it Help?"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"http://health.example/articles/{PAIN}",
+        f"https://health.example:8443/articles/{PAIN}",
+        f"https://health.example.evil/articles/{PAIN}",
+        f"https://health.example/articles/{PAIN}/more",
+        f"https://health.example/articles/../articles/{PAIN}",
+        f"https://health.example:x/articles/{PAIN}",
+    ],
+)
+def test_oembed_refuses_other_urls(site: TestClient, url: str) -> None:
+    assert _oembed(site, url).status_code == 404
+
+
+def test_not_modified_over_real_http(database_url: str, content_dir: Path) -> None:
+    """A 304 (by ETag or by date) carries no body and keeps the connection usable."""
+    assert load(database_url, write_site_content(content_dir)).ok
+    with running_server(database_url) as base:
+        host, port = base.removeprefix("http://").split(":")
+        connection = http.client.HTTPConnection(host, int(port), timeout=10)
+        try:
+            connection.request("GET", "/feeds/articles.atom")
+            first = connection.getresponse()
+            first.read()
+            assert first.status == 200
+            for header, value in (
+                ("if-modified-since", first.getheader("last-modified")),
+                ("if-none-match", first.getheader("etag")),
+            ):
+                connection.request("GET", "/feeds/articles.atom", headers={header: value or ""})
+                answer = connection.getresponse()
+                assert answer.status == 304 and answer.read() == b""
+                assert answer.getheader("content-length") in (None, "0")
+                assert answer.getheader("etag") == first.getheader("etag")
+            connection.request("GET", "/sitemap.xml")  # the same connection still works
+            assert connection.getresponse().status == 200
+        finally:
+            connection.close()
