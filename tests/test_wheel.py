@@ -74,8 +74,12 @@ def test_an_installed_wheel_migrates_seeds_and_serves_from_an_empty_folder(
         _, _, answer = post_json(
             f"{base}/graphql", {"query": "{ articles { edges { node { url } } } }"}
         )
-    article_urls = [edge["node"]["url"] for edge in answer["data"]["articles"]["edges"]]
-    assert article_urls and all(u.startswith(f"{base}/articles/") for u in article_urls)
+        article_urls = [edge["node"]["url"] for edge in answer["data"]["articles"]["edges"]]
+        assert article_urls and all(u.startswith(f"{base}/articles/") for u in article_urls)
+        # The pages' templates, documents and stylesheet come with the wheel too.
+        assert "<h1>" in _get(article_urls[0])
+        assert "<feed" in _get(f"{base}/feeds/articles.atom")
+        assert "blockquote" in _get(f"{base}/site.css")
 
 
 def _check(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
