@@ -117,7 +117,9 @@ async def add_webhook(
     session: AsyncSession, *, url: str, events: Sequence[str], description: str | None = None
 ) -> Webhook:
     """A new webhook (its secret made here), hearing of changes from now on. `url` must have
-    been checked by the caller (api/webhooks/addresses.py)."""
+    been checked by the caller (api/webhooks/addresses.py), and `session` must hold the
+    writers' lock (`open_session(write=True)`): `fan_out` relies on every change after
+    `since_change_id` committing after the webhook does."""
     if description is not None and len(description) > MAX_DESCRIPTION:
         raise WebhookProblem(f"--description: at most {MAX_DESCRIPTION} characters")
     newest = (await session.execute(select(func.max(Change.id)))).scalar() or 0
@@ -229,11 +231,12 @@ async def fan_out(
                 return 0  # another server holds it
             cursor = OutboxCursor(name=CURSOR, change_id=0)
             session.add(cursor)
-        webhooks = await list_webhooks(session)
-        if not webhooks:
-            newest = (await session.execute(select(func.max(Change.id)))).scalar()
-            cursor.change_id = max(cursor.change_id, int(newest or 0))
-            return 0
+        # The changes first, then the webhooks (PostgreSQL reads each statement afresh: this
+        # transaction takes no writer's lock). A webhook is added under the writers' lock,
+        # with `since_change_id` the newest change then, so any change it must hear of was
+        # committed after it: a change this read sees had its webhooks committed before,
+        # and the read below sees them. (Webhooks first, a webhook added between the reads
+        # would miss the changes committed right after it.)
         changes = list(
             (
                 await session.execute(
@@ -244,6 +247,9 @@ async def fan_out(
                 )
             ).scalars()
         )
+        if not changes:
+            return 0
+        webhooks = await list_webhooks(session)
         now = utcnow()
         rows = []
         for change in changes:
@@ -270,8 +276,7 @@ async def fan_out(
             ]
         for start in range(0, len(rows), 1000):
             await session.execute(insert(WebhookDelivery.__table__), rows[start : start + 1000])
-        if changes:
-            cursor.change_id = int(changes[-1].id)  # type: ignore[arg-type]
+        cursor.change_id = int(changes[-1].id)  # type: ignore[arg-type]
         return len(changes)
 
 
