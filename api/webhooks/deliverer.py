@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from api.settings import ApiSettings
 from api.site_urls import page_url
 from api.webhooks import signing
-from api.webhooks.sender import BadResponse, Refused, post
+from api.webhooks.sender import BadResponse, Refused, longest_s, post
 from schema.tables import Change, utcnow
 from schema.webhooks import Claim, claim, event_type, fan_out, finish, prune, retry_delay
 
@@ -82,8 +82,9 @@ class Deliverer:
         self.retry_scale, self.allow_private = retry_scale, allow_private
         self.log_for = dt.timedelta(days=log_days)
         self.next_prune = 0.0  # monotonic
-        # Long enough for an attempt and for logging how it went.
-        self.lease_s = 2 * timeout_s + 1
+        # Long enough for the longest attempt (its timeout, then a bounded close) and for
+        # logging how it went, so it is never claimed again while under way.
+        self.lease_s = longest_s(timeout_s) + timeout_s + 1
         self.sending: set[asyncio.Task[None]] = set()
         self.wake = asyncio.Event()
         self.task: asyncio.Task[None] | None = None

@@ -396,11 +396,10 @@ def test_the_sender_reads_a_bounded_status_line_and_nothing_more() -> None:
         asyncio.run(post(f"http://127.0.0.1:{closed}/", b"{}", {}, timeout_s=2, allow_private=True))
 
 
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
-def test_https_verifies_the_certificate_of_the_urls_host(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+def make_certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for `localhost` (needs the openssl command): its file and
+    its key's."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
         [
             "openssl",
@@ -423,6 +422,14 @@ def test_https_verifies_the_certificate_of_the_urls_host(
         check=True,
         capture_output=True,
     )
+    return cert, key
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_https_verifies_the_certificate_of_the_urls_host(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = make_certificate(tmp_path)
     served = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     served.load_cert_chain(cert, key)
     names: list[str | None] = []

@@ -4,16 +4,27 @@ TLS endpoint that never answers, a hung partner beside a healthy one, replays an
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import shutil
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from starlette.testclient import TestClient
 
+from api.app import create_app
+from api.webhooks import sender
+from api.webhooks.sender import post
 from schema import changes, webhooks
 from schema.db import create_engine, is_sqlite, open_session
 from schema.tables import Change, ChangeAction, ChangeEntity
+from tests.api.test_webhooks import deliveries, first, make_certificate, settings
 from tests.helpers import query
 
 T = TypeVar("T")
@@ -88,3 +99,81 @@ def test_a_webhook_added_while_the_fan_out_runs_hears_the_next_change(
         (first, late["change"]),
         (late["webhook"], late["change"]),
     }
+
+
+class SilentTLS:
+    """A TLS endpoint that completes the handshake, reads the request, and then neither
+    answers nor closes (nor ever answers a close_notify)."""
+
+    def __init__(self, cert: Path, key: str | Path) -> None:
+        self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.context.load_cert_chain(cert, key)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.held: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return  # closed
+            try:
+                connection.settimeout(5)
+                tls = self.context.wrap_socket(connection, server_side=True)
+                tls.recv(65536)
+            except OSError:
+                connection.close()
+                continue
+            self.held.append(tls)
+
+    def url(self) -> str:
+        return f"https://localhost:{self.listener.getsockname()[1]}/hook"
+
+    def __enter__(self) -> SilentTLS:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.listener.close()
+        for connection in self.held:
+            connection.close()
+
+
+@pytest.fixture
+def silent_tls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SilentTLS]:
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command")
+    cert, key = make_certificate(tmp_path)
+    monkeypatch.setattr(sender, "_tls", ssl.create_default_context(cafile=str(cert)))
+    with SilentTLS(cert, key) as server:
+        yield server
+
+
+def test_an_attempt_on_a_silent_tls_endpoint_ends_at_its_timeout(silent_tls: SilentTLS) -> None:
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        asyncio.run(post(silent_tls.url(), b"{}", {}, timeout_s=0.3, allow_private=True))
+    took = time.monotonic() - started
+    assert took < 0.3 + sender.CLOSE_WAIT_S, took  # not asyncio's 30 s TLS shutdown
+    assert len(silent_tls.held) == 1
+
+
+def test_a_silent_tls_endpoint_fails_after_its_attempts(
+    database_url: str, silent_tls: SilentTLS
+) -> None:
+    async def setup(engine: AsyncEngine) -> None:
+        await new_webhook(engine, silent_tls.url())
+        await new_change(engine)
+
+    with_engine(database_url, setup)
+    # Eight attempts of 0.3 s, the schedule between them shrunk to 0.2 s in all.
+    fast = settings(database_url, webhooks_timeout_ms=300, webhooks_retry_scale=0.000002)
+    with TestClient(create_app(fast)):
+        deadline = time.monotonic() + 15
+        while first(database_url).get("status") != "failed":
+            assert time.monotonic() < deadline, deliveries(database_url)
+            time.sleep(0.05)
+    [logged] = deliveries(database_url)
+    assert (logged["attempts"], logged["last_error"]) == (8, "no answer within 0.3 s")
+    assert len(silent_tls.held) == 8

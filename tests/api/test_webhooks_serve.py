@@ -37,7 +37,7 @@ def serving(database_url: str, *args: str) -> Iterator[subprocess.Popen[bytes]]:
         "DATABASE_URL": database_url,
         "WEBHOOKS_ALLOW_PRIVATE_URLS": "1",
         "WEBHOOKS_POLL_MS": "50",
-        "WEBHOOKS_TIMEOUT_MS": "1000",  # an attempt's lease: 2 x 1 s + 1 s
+        "WEBHOOKS_TIMEOUT_MS": "1000",  # a lease: 1 s + 1 s to close + 1 s + 1 s to log
         "WEBHOOKS_RETRY_SCALE": "0.0001",
     }
     with tempfile.TemporaryDirectory() as folder:
