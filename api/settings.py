@@ -80,6 +80,9 @@ class ApiSettings(Settings):
     webhooks_poll_ms: int = Field(default=500, gt=0)  # how often new and due ones are sought
     webhooks_timeout_ms: int = Field(default=10_000, gt=0)  # one attempt, connect to answer
     webhooks_concurrency: int = Field(default=8, gt=0, le=100)  # attempts at once per worker
+    # Attempts under way at once to one webhook, across workers (and below
+    # WEBHOOKS_CONCURRENCY): an endpoint that hangs never holds every sending slot.
+    webhooks_max_in_flight: int = Field(default=2, gt=0, le=100)
     # Multiplies the retry schedule (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h): tests shrink it.
     webhooks_retry_scale: float = Field(default=1.0, ge=0, le=10)
     # Days the log of finished (delivered or failed) deliveries is kept; pending ones stay.

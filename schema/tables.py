@@ -409,6 +409,8 @@ class WebhookDelivery(SQLModel, table=True):
     # When it is next due (pending), or when a claimed attempt's lease runs out.
     next_attempt_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_attempt_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # While an attempt is under way (claimed, not yet logged): when its lease runs out.
+    leased_until: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_status_code: int | None = None
     last_error: str | None = Field(default=None, max_length=500)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from schema.db import is_sqlite, open_session
@@ -292,35 +292,83 @@ class Claim:
     secret: str
 
 
-_DUE = (
-    select(WebhookDelivery.id)
-    .where(WebhookDelivery.status == DeliveryStatus.PENDING.value)
-    .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)  # type: ignore[arg-type]
-)
+def _claimable(now: dt.datetime, per_webhook: int) -> Select[tuple[int]]:
+    """The ids of due deliveries, taking at most `per_webhook` attempts under way to each
+    webhook (counting those in flight, anywhere), fairly: each webhook's first due one,
+    then each one's second, and so on, the longest due first among equals. A hung
+    endpoint holds a few sending slots, never all of them."""
+    pending = WebhookDelivery.status == DeliveryStatus.PENDING.value
+    in_flight = (
+        select(WebhookDelivery.webhook_id, func.count().label("n"))
+        .where(pending, WebhookDelivery.leased_until > now)  # type: ignore[operator]
+        .group_by(WebhookDelivery.webhook_id)
+        .subquery()
+    )
+    turn = func.row_number().over(
+        partition_by=WebhookDelivery.webhook_id,
+        order_by=(WebhookDelivery.next_attempt_at, WebhookDelivery.id),
+    )
+    due = (
+        select(
+            WebhookDelivery.id,
+            WebhookDelivery.next_attempt_at,
+            (turn + func.coalesce(in_flight.c.n, 0)).label("load"),
+        )
+        .outerjoin(in_flight, in_flight.c.webhook_id == WebhookDelivery.webhook_id)
+        .where(pending, WebhookDelivery.next_attempt_at <= now)  # type: ignore[operator]
+        .subquery()
+    )
+    return (
+        select(due.c.id)
+        .where(due.c.load <= per_webhook)
+        .order_by(due.c.load, due.c.next_attempt_at, due.c.id)
+    )
 
 
 async def claim(
-    engine: AsyncEngine, *, limit: int, lease_s: float, now: dt.datetime | None = None
+    engine: AsyncEngine,
+    *,
+    limit: int,
+    lease_s: float,
+    per_webhook: int = 2,
+    now: dt.datetime | None = None,
 ) -> list[Claim]:
     """Up to `limit` due deliveries, each held for `lease_s` (then due again, should this
-    sender die before it says how the attempt went). Safe across processes: PostgreSQL skips
-    rows another claimer holds; SQLite claims in one writer's transaction."""
+    sender die before it says how the attempt went), at most `per_webhook` under way to one
+    webhook. Safe across processes: PostgreSQL skips rows another claimer holds (and any it
+    has just claimed); SQLite claims in one writer's transaction."""
     now = now or utcnow()
-    due = _DUE.where(WebhookDelivery.next_attempt_at <= now).limit(limit)  # type: ignore[operator]
+    claimable = _claimable(now, per_webhook)
     async with engine.connect() as connection:  # an idle poll writes nothing
-        if not (await connection.execute(due.limit(1))).first():
+        if not (await connection.execute(claimable.limit(1))).first():
             return []
     async with _short_write(engine) as session:
-        ids = list((await session.execute(due.with_for_update(skip_locked=True))).scalars())
+        # Locked, and checked again on the row as it is then: one another sender has just
+        # claimed is due no longer.
+        ids = list(
+            (
+                await session.execute(
+                    select(WebhookDelivery.id)
+                    .where(
+                        WebhookDelivery.id.in_(claimable.limit(limit).scalar_subquery()),  # type: ignore[union-attr]
+                        WebhookDelivery.status == DeliveryStatus.PENDING.value,
+                        WebhookDelivery.next_attempt_at <= now,  # type: ignore[operator]
+                    )
+                    .with_for_update(skip_locked=True)
+                )
+            ).scalars()
+        )
         if not ids:
             return []
+        until = now + dt.timedelta(seconds=lease_s)
         await session.execute(
             update(WebhookDelivery.__table__)
             .where(WebhookDelivery.id.in_(ids))  # type: ignore[union-attr]
             .values(
                 attempts=WebhookDelivery.attempts + 1,
                 last_attempt_at=now,
-                next_attempt_at=now + dt.timedelta(seconds=lease_s),
+                next_attempt_at=until,
+                leased_until=until,
             )
         )
         rows = await session.execute(
@@ -353,6 +401,7 @@ async def finish(
     failed for good. Ignored if the delivery was claimed again meanwhile."""
     now = now or utcnow()
     values: dict[str, object] = {
+        "leased_until": None,
         "last_status_code": status_code,
         "last_error": error[:MAX_ERROR] if error else None,
     }

@@ -63,7 +63,8 @@ def payload(change: Change, site_url: str) -> str:
 
 class Deliverer:
     """Polls every `poll_s`: fans out new changes, claims what is due (never more than it
-    has room to send) and sends each in a task of its own, at most `concurrency` at once."""
+    has room to send, nor more than `max_in_flight` to one webhook, and fewer than
+    `concurrency`) and sends each in a task of its own, at most `concurrency` at once."""
 
     def __init__(
         self,
@@ -75,11 +76,14 @@ class Deliverer:
         concurrency: int,
         retry_scale: float,
         allow_private: bool,
+        max_in_flight: int = 2,
         log_days: int = 30,
     ) -> None:
         self.engine, self.site_url = engine, site_url
         self.poll_s, self.timeout_s, self.concurrency = poll_s, timeout_s, concurrency
         self.retry_scale, self.allow_private = retry_scale, allow_private
+        # Attempts at once to one webhook: fewer than this worker's slots, so others go on.
+        self.per_webhook = max(1, min(max_in_flight, concurrency - 1))
         self.log_for = dt.timedelta(days=log_days)
         self.next_prune = 0.0  # monotonic
         # Long enough for the longest attempt (its timeout, then a bounded close) and for
@@ -98,6 +102,7 @@ class Deliverer:
             poll_s=settings.webhooks_poll_ms / 1000,
             timeout_s=settings.webhooks_timeout_ms / 1000,
             concurrency=settings.webhooks_concurrency,
+            max_in_flight=settings.webhooks_max_in_flight,
             retry_scale=settings.webhooks_retry_scale,
             allow_private=settings.webhooks_allow_private_urls,
             log_days=settings.webhooks_log_days,
@@ -130,7 +135,10 @@ class Deliverer:
         room = self.concurrency - len(self.sending)
         if room <= 0:
             return
-        for attempt in await claim(self.engine, limit=room, lease_s=self.lease_s):
+        claimed = await claim(
+            self.engine, limit=room, lease_s=self.lease_s, per_webhook=self.per_webhook
+        )
+        for attempt in claimed:
             task = asyncio.create_task(self._send(attempt))
             self.sending.add(task)
             task.add_done_callback(self._sent)

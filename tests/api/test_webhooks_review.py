@@ -25,6 +25,7 @@ from schema import changes, webhooks
 from schema.db import create_engine, is_sqlite, open_session
 from schema.tables import Change, ChangeAction, ChangeEntity
 from tests.api.test_webhooks import deliveries, first, make_certificate, settings
+from tests.api.webhook_receiver import Receiver
 from tests.helpers import query
 
 T = TypeVar("T")
@@ -177,3 +178,27 @@ def test_a_silent_tls_endpoint_fails_after_its_attempts(
     [logged] = deliveries(database_url)
     assert (logged["attempts"], logged["last_error"]) == (8, "no answer within 0.3 s")
     assert len(silent_tls.held) == 8
+
+
+def test_a_hung_endpoint_does_not_hold_up_the_others(database_url: str) -> None:
+    with Receiver() as hung, Receiver() as healthy:
+        hung.plan = [("hang", 4.0)] * 10
+
+        async def setup(engine: AsyncEngine) -> None:
+            await new_webhook(engine, hung.url())
+            await new_change(engine, "for-the-hung-one-only")
+            healthy.secret = (await new_webhook(engine, healthy.url())).secret
+            await new_change(engine, "for-both")
+
+        with_engine(database_url, setup)
+        two = settings(database_url, webhooks_concurrency=2, webhooks_timeout_ms=3000)
+        with TestClient(create_app(two)):
+            started = time.monotonic()
+            healthy.wait("a delivery", lambda: len(healthy.seen) == 1, timeout=10)
+            # A slot is free now, but the hung endpoint may not take it: it has one.
+            with_engine(database_url, lambda engine: new_change(engine, "later"))
+            healthy.wait("a second delivery", lambda: len(healthy.seen) == 2, timeout=10)
+            took = time.monotonic() - started
+            # Not once the hung endpoint's attempt times out (3 s): beside it.
+            assert took < 2, took
+            assert len(hung.received) == 1  # one attempt at a time to the hung one
