@@ -181,12 +181,22 @@ async def replay_delivery(
     session: AsyncSession, delivery_id: int, now: dt.datetime | None = None
 ) -> WebhookDelivery:
     """Send a delivery again, now: the same message (id and body), one more attempt (if it
-    fails, it is retried only while the schedule has attempts left)."""
-    delivery = await session.get(WebhookDelivery, delivery_id)
+    fails, it is retried only while the schedule has attempts left). Refused while an
+    attempt is under way (it would be sent twice at once)."""
+    now = now or utcnow()
+    # Locked: a sender claiming it meanwhile waits, or has claimed it and we see its lease.
+    delivery = await session.get(WebhookDelivery, delivery_id, with_for_update=True)
     if delivery is None:
         raise WebhookProblem(f"no delivery has id {delivery_id}")
+    leased = delivery.leased_until
+    if delivery.status == DeliveryStatus.PENDING and leased is not None and leased > now:
+        raise WebhookProblem(
+            f"delivery {delivery_id} is being sent now (an attempt is under way until "
+            f"{leased:%Y-%m-%d %H:%M:%S} UTC at the latest): replay it once that attempt "
+            "is logged, if it still needs to be"
+        )
     delivery.status = DeliveryStatus.PENDING
-    delivery.next_attempt_at = now or utcnow()
+    delivery.next_attempt_at = now
     await session.flush()
     return delivery
 

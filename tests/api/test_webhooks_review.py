@@ -4,6 +4,7 @@ TLS endpoint that never answers, a hung partner beside a healthy one, replays an
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import shutil
 import socket
 import ssl
@@ -19,11 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from starlette.testclient import TestClient
 
 from api.app import create_app
+from api.cli import main
 from api.webhooks import sender
 from api.webhooks.sender import post
 from schema import changes, webhooks
 from schema.db import create_engine, is_sqlite, open_session
-from schema.tables import Change, ChangeAction, ChangeEntity
+from schema.tables import Change, ChangeAction, ChangeEntity, WebhookDelivery, utcnow
 from tests.api.test_webhooks import deliveries, first, make_certificate, settings
 from tests.api.webhook_receiver import Receiver
 from tests.helpers import query
@@ -202,3 +204,67 @@ def test_a_hung_endpoint_does_not_hold_up_the_others(database_url: str) -> None:
             # Not once the hung endpoint's attempt times out (3 s): beside it.
             assert took < 2, took
             assert len(hung.received) == 1  # one attempt at a time to the hung one
+
+
+def _one_delivery(engine: AsyncEngine) -> Awaitable[None]:
+    async def go() -> None:
+        await new_webhook(engine)
+        await new_change(engine)
+        await fan_out_all(engine)
+
+    return go()
+
+
+async def logged(engine: AsyncEngine) -> list[WebhookDelivery]:
+    async with open_session(engine) as session:
+        return list((await session.execute(select(WebhookDelivery))).scalars())
+
+
+def test_an_attempt_logged_after_its_lease_ran_out_is_ignored(database_url: str) -> None:
+    async def go(engine: AsyncEngine) -> None:
+        await _one_delivery(engine)
+        start = utcnow()
+        [late] = await webhooks.claim(engine, limit=5, lease_s=10, now=start)
+        assert await webhooks.claim(engine, limit=5, lease_s=10, now=start) == []  # leased
+        # The lease runs out (its sender seemed dead) and another sender claims it.
+        later = start + dt.timedelta(seconds=11)
+        [again] = await webhooks.claim(engine, limit=5, lease_s=10, now=later)
+        assert (late.attempt, again.attempt) == (1, 2)
+        await webhooks.finish(engine, late, delivered=True, status_code=200, error=None, retry_in=0)
+        [row] = await logged(engine)
+        assert (row.status, row.attempts, row.last_status_code) == ("pending", 2, None)
+        await webhooks.finish(
+            engine, again, delivered=False, status_code=500, error="HTTP 500", retry_in=5
+        )
+        [row] = await logged(engine)
+        assert (row.status, row.attempts, row.last_error) == ("pending", 2, "HTTP 500")
+        assert row.leased_until is None
+
+    with_engine(database_url, go)
+
+
+def test_a_delivery_is_not_replayed_while_an_attempt_is_under_way(
+    database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def claimed(engine: AsyncEngine) -> webhooks.Claim:
+        await _one_delivery(engine)
+        [attempt] = await webhooks.claim(engine, limit=5, lease_s=60)
+        return attempt
+
+    attempt = with_engine(database_url, claimed)
+    replay = ["webhooks", "replay", str(attempt.id), "--database-url", database_url]
+    assert main(replay) == 1
+    said = capsys.readouterr().err
+    assert f"delivery {attempt.id} is being sent now" in said and "UTC" in said
+    [row] = deliveries(database_url)
+    assert (row["status"], row["attempts"]) == ("pending", 1)  # untouched
+
+    async def failed(engine: AsyncEngine) -> None:
+        await webhooks.finish(
+            engine, attempt, delivered=False, status_code=500, error="HTTP 500", retry_in=None
+        )
+
+    with_engine(database_url, failed)  # logged: it may be replayed now
+    assert main(replay) == 0
+    assert "will be sent again now" in capsys.readouterr().out
+    assert first(database_url)["status"] == "pending"
