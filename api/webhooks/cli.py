@@ -19,6 +19,20 @@ from schema.tables import DeliveryStatus, WebhookDelivery
 from seed_data import cli as seed_cli
 
 PROGRAM = "healthcontent webhooks"
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
+
+
+def row_id(text: str) -> int:
+    """An id as argparse reads it: a whole number from 1 to MAX_ID."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not (text.strip().isascii() and 1 <= value <= MAX_ID):
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number from 1 to {MAX_ID}, not {text[:40]!r}"
+        )
+    return value
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,17 +56,17 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     remove = sub.add_parser(
         "remove", help="remove a webhook and its deliveries", parents=[database]
     )
-    remove.add_argument("id", type=int)
+    remove.add_argument("id", type=row_id, help="the webhook's id (see `list`)")
     deliveries = sub.add_parser(
         "deliveries", help="the delivery log, newest first", parents=[database]
     )
-    deliveries.add_argument("--webhook", type=int, help="only this webhook's")
+    deliveries.add_argument("--webhook", type=row_id, help="only this webhook's")
     deliveries.add_argument("--status", choices=[s.value for s in DeliveryStatus])
     deliveries.add_argument("--limit", type=int, default=20, help="at most this many (1-1000)")
     replay = sub.add_parser(
         "replay", help="send a delivery again now (same message id)", parents=[database]
     )
-    replay.add_argument("id", type=int, help="the delivery's id (see `deliveries`)")
+    replay.add_argument("id", type=row_id, help="the delivery's id (see `deliveries`)")
     parser.set_defaults(handler=run)
 
 

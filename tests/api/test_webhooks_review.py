@@ -268,3 +268,24 @@ def test_a_delivery_is_not_replayed_while_an_attempt_is_under_way(
     assert main(replay) == 0
     assert "will be sent again now" in capsys.readouterr().out
     assert first(database_url)["status"] == "pending"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["remove", "99999999999"],
+        ["replay", "2147483648"],
+        ["replay", "0"],
+        ["deliveries", "--webhook", "-1"],
+        ["remove", "one"],
+    ],
+)
+def test_ids_out_of_range_are_refused_naming_them(
+    database_url: str, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["webhooks", *args, "--database-url", database_url])
+    assert exited.value.code == 2
+    said = capsys.readouterr().err
+    assert "must be a whole number from 1 to 2147483647" in said
+    assert ("argument --webhook" if "--webhook" in args else "argument id") in said
