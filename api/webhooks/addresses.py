@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
 
 MAX_URL = 2000
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
 
 class Refused(ValueError):
@@ -22,7 +24,8 @@ class Refused(ValueError):
 
 def parse_url(url: str) -> SplitResult:
     """`url`, split, if it is one we may call: absolute http(s), a host, no credentials,
-    no fragment, nothing unprintable."""
+    no fragment, nothing unprintable; in ASCII (a non-ASCII host IDNA-encoded, a path or
+    query percent-encoded)."""
     if len(url) > MAX_URL:
         raise Refused(f"--url: at most {MAX_URL} characters")
     if any(ord(c) <= 0x20 or ord(c) == 0x7F for c in url):
@@ -40,7 +43,33 @@ def parse_url(url: str) -> SplitResult:
         parts.port  # noqa: B018  (raises on a port out of range)
     except ValueError:
         raise Refused("--url: the port is not a number from 1 to 65535") from None
-    return parts
+    return parts if url.isascii() else _ascii(parts)
+
+
+def _ascii(parts: SplitResult) -> SplitResult:
+    """`parts` as HTTP sends them: the host IDNA-encoded (`xn--`), the path and query
+    percent-encoded as UTF-8."""
+    assert parts.hostname is not None
+    try:
+        host = parts.hostname.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise Refused(
+            f"--url: the host {parts.hostname[:80]!r} is not a valid internationalised domain name"
+        ) from None
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    try:
+        path, query = (
+            _NON_ASCII.sub(lambda m: quote(m.group(), safe=""), text)
+            for text in (parts.path, parts.query)
+        )
+    except UnicodeError:
+        raise Refused("--url: holds characters that are not Unicode text") from None
+    url = urlunsplit((parts.scheme, netloc, path, query, ""))
+    if len(url) > MAX_URL:
+        raise Refused(f"--url: at most {MAX_URL} characters once in ASCII ({url[:60]}...)")
+    return urlsplit(url)
 
 
 def is_public(address: str) -> bool:
@@ -76,7 +105,8 @@ async def resolve(host: str, port: int, *, allow_private: bool) -> str:
 
 
 async def check_url(url: str, *, allow_private: bool) -> str:
-    """`url`, if it may be called now (Refused, saying why, if not)."""
+    """`url` as it is to be stored and called (in ASCII), if it may be called now (Refused,
+    saying why, if not)."""
     parts = parse_url(url)
     https = parts.scheme == "https"
     assert parts.hostname is not None
@@ -86,4 +116,4 @@ async def check_url(url: str, *, allow_private: bool) -> str:
         )
     except Refused as exc:
         raise Refused(f"--url: {exc}") from None
-    return url
+    return url if url.isascii() else parts.geturl()

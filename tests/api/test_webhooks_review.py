@@ -22,6 +22,7 @@ from starlette.testclient import TestClient
 from api.app import create_app
 from api.cli import main
 from api.webhooks import sender
+from api.webhooks.addresses import Refused, parse_url
 from api.webhooks.sender import post
 from schema import changes, webhooks
 from schema.db import create_engine, is_sqlite, open_session
@@ -289,3 +290,27 @@ def test_ids_out_of_range_are_refused_naming_them(
     said = capsys.readouterr().err
     assert "must be a whole number from 1 to 2147483647" in said
     assert ("argument --webhook" if "--webhook" in args else "argument id") in said
+
+
+def test_a_non_ascii_url_is_stored_and_sent_in_ascii(
+    database_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert (
+        parse_url("https://Bücher.example:8443/ä/€?q=数&x=1").geturl()
+        == "https://xn--bcher-kva.example:8443/%C3%A4/%E2%82%AC?q=%E6%95%B0&x=1"
+    )
+    with pytest.raises(Refused, match=r"--url: the host .* not a valid internationalised"):
+        parse_url("https://" + "ä" * 70 + ".example/")
+    with pytest.raises(Refused, match="--url: at most 2000 characters once in ASCII"):
+        parse_url("https://example.org/" + "€" * 600)
+
+    monkeypatch.setenv("WEBHOOKS_ALLOW_PRIVATE_URLS", "1")
+    with Receiver() as receiver:
+        added = ["webhooks", "add", "--url", receiver.url("/hooks/€?q=数"), "--events", "*"]
+        assert main([*added, "--database-url", database_url]) == 0
+        capsys.readouterr()
+        [stored] = query(database_url, "SELECT url FROM webhook")
+        assert stored["url"] == receiver.url("/hooks/%E2%82%AC?q=%E6%95%B0")
+        status = asyncio.run(post(stored["url"], b"{}", {}, timeout_s=2, allow_private=True))
+        assert status == 200
+        assert [r.path for r in receiver.received] == ["/hooks/%E2%82%AC?q=%E6%95%B0"]
