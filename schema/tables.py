@@ -339,8 +339,8 @@ class Change(SQLModel, table=True):
     changed_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # Whether the item was public before or after the change (a published article, any topic
     # or expert): webhooks and the public `changes` feed tell of these only, never of a
-    # draft's edits.
-    public: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    # draft's edits. Not public unless the writer says so (fail closed).
+    public: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     # The article's canonical URL at this version, when it was first published elsewhere
     # (its public address is then that, not its page here).
     canonical_url: str | None = Field(default=None, max_length=2000)

@@ -74,3 +74,26 @@ def test_0003_upgrades_a_database_that_already_holds_content(empty_database_url:
         {"slug": "a", "version": 3, "reviewer_id": 1}
     ]
     assert len(query(url, "SELECT * FROM quote")) == 1
+
+
+def test_0007_fills_in_change_public_and_then_defaults_to_not_public(
+    empty_database_url: str,
+) -> None:
+    url = empty_database_url
+    upgrade(url, "0006")
+    now = "2026-01-01 00:00:00"
+    change = (
+        "INSERT INTO change (entity, entity_id, slug, action, version, tags, changed_at) "
+        f"VALUES ('Article', 1, 'a', :action, 1, :tags, '{now}')"
+    )
+    execute(url, change, action="updated", tags="Article:1 list:Article")  # a public one's
+    execute(url, change, action="updated", tags="Article:1")  # a draft's edit
+
+    upgrade(url)
+
+    rows = query(url, "SELECT id, public FROM change ORDER BY id")
+    assert [bool(r["public"]) for r in rows] == [True, False]
+    # Fail closed: a change written without saying it is public is told to nobody.
+    execute(url, change, action="updated", tags="Article:1 list:Article")
+    assert not query(url, "SELECT public FROM change WHERE id = 3")[0]["public"]
+    assert query(url, "SELECT change_id FROM outbox_cursor") == [{"change_id": 2}]

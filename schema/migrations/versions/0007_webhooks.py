@@ -78,9 +78,11 @@ def upgrade() -> None:
         "webhook_delivery",
         ["status", "next_attempt_at"],
     )
-    # Plain ALTER TABLE (no batch copy) on both databases.
+    # Plain ALTER TABLE (no batch copy) on both databases. Not public unless said so (fail
+    # closed: a row written without it is told to nobody); the rows already there are
+    # filled in below.
     op.add_column(
-        "change", sa.Column("public", sa.Boolean(), server_default=sa.true(), nullable=False)
+        "change", sa.Column("public", sa.Boolean(), server_default=sa.false(), nullable=False)
     )
     op.add_column(
         "change",
