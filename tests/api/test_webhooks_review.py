@@ -314,3 +314,18 @@ def test_a_non_ascii_url_is_stored_and_sent_in_ascii(
         status = asyncio.run(post(stored["url"], b"{}", {}, timeout_s=2, allow_private=True))
         assert status == 200
         assert [r.path for r in receiver.received] == ["/hooks/%E2%82%AC?q=%E6%95%B0"]
+
+
+def test_a_webhook_hears_nothing_from_before_it_was_added(database_url: str) -> None:
+    # The fan-out has not run since the first change: only since_change_id keeps it from
+    # the webhook added after it.
+    async def go(engine: AsyncEngine) -> tuple[int, int, int, int]:
+        old = await new_webhook(engine)
+        before = await new_change(engine, "before")
+        new = await new_webhook(engine)
+        after = await new_change(engine, "after")
+        await fan_out_all(engine)
+        return int(old.id or 0), int(new.id or 0), before, after
+
+    old, new, before, after = with_engine(database_url, go)
+    assert told(database_url) == {(old, before), (old, after), (new, after)}
