@@ -109,7 +109,8 @@ class SilentTLS:
     """A TLS endpoint that completes the handshake, reads the request, and then neither
     answers nor closes (nor ever answers a close_notify)."""
 
-    def __init__(self, cert: Path, key: str | Path) -> None:
+    def __init__(self, cert: Path, key: str | Path, answer: bytes = b"") -> None:
+        self.answer = answer  # sent before going silent
         self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self.context.load_cert_chain(cert, key)
         self.listener = socket.create_server(("127.0.0.1", 0))
@@ -126,6 +127,7 @@ class SilentTLS:
                 connection.settimeout(5)
                 tls = self.context.wrap_socket(connection, server_side=True)
                 tls.recv(65536)
+                tls.sendall(self.answer)
             except OSError:
                 connection.close()
                 continue
@@ -161,6 +163,17 @@ def test_an_attempt_on_a_silent_tls_endpoint_ends_at_its_timeout(silent_tls: Sil
     took = time.monotonic() - started
     assert took < 0.3 + sender.CLOSE_WAIT_S, took  # not asyncio's 30 s TLS shutdown
     assert len(silent_tls.held) == 1
+
+
+def test_an_answer_stands_however_long_the_tls_close_would_take(
+    silent_tls: SilentTLS,
+) -> None:
+    silent_tls.answer = b"HTTP/1.1 204 No Content\r\n\r\n"  # then silent, never closing
+    started = time.monotonic()
+    status = asyncio.run(post(silent_tls.url(), b"{}", {}, timeout_s=0.5, allow_private=True))
+    took = time.monotonic() - started
+    assert status == 204
+    assert took < 0.5 + sender.CLOSE_WAIT_S, took
 
 
 def test_a_silent_tls_endpoint_fails_after_its_attempts(
