@@ -46,10 +46,10 @@ from bench.api_load import (  # noqa: E402
 )
 from bench.databases import fresh_database  # noqa: E402
 from bench.limits import _analyze  # noqa: E402
-from bench.synthetic import write_content  # noqa: E402
 from schema.db import create_engine, open_session  # noqa: E402
 from schema.keys import create_key  # noqa: E402
 from schema.migrate import upgrade  # noqa: E402
+from seed_data.synthetic import write_content  # noqa: E402
 
 # Neither server writes a log line per request (static_app runs at --log-level warning).
 CACHED = {**UNLIMITED, "RESPONSE_CACHE": "1", "ACCESS_LOG": "0"}

@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 from bench.api_load import _load  # noqa: E402
 from bench.databases import fresh_database  # noqa: E402
 from bench.limits import QUERIES, _analyze, _sequential, worktree  # noqa: E402
-from bench.synthetic import write_content  # noqa: E402
 from schema.migrate import upgrade  # noqa: E402
+from seed_data.synthetic import write_content  # noqa: E402
 
 BASELINE = "9f6f8ab"  # the last commit before this engine work
 

@@ -44,8 +44,8 @@ from bench.api_load import (  # noqa: E402
     _wait,
 )
 from bench.databases import fresh_database  # noqa: E402
-from bench.synthetic import write_content  # noqa: E402
 from schema.migrate import upgrade  # noqa: E402
+from seed_data.synthetic import write_content  # noqa: E402
 
 QUERIES = {
     "list 20": {"query": LIST_20},

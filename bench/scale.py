@@ -29,11 +29,11 @@ from typing import Any
 from sqlalchemy import text
 
 from bench.databases import fresh_database
-from bench.synthetic import write_content
 from schema.db import create_engine, open_session, refresh_statistics
 from schema.lists import ArticleOrder, article_filter, article_page
 from schema.migrate import upgrade
 from schema.pagination import PageRequest, encode_cursor
+from seed_data.synthetic import write_content
 
 BASE = 1000
 

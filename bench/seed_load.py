@@ -27,10 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.databases import fresh_database  # noqa: E402
-from bench.synthetic import write_content  # noqa: E402
 from schema.db import create_engine  # noqa: E402
 from schema.migrate import upgrade  # noqa: E402
 from seed_data.loader import load_paths  # noqa: E402
+from seed_data.synthetic import write_content  # noqa: E402
 
 
 def _cpu_seconds() -> float:

@@ -29,8 +29,8 @@ from bench.api_load import ARTICLE_PAGE, UNLIMITED, _free_port, _serve, _wait  #
 from bench.cache import _load, _measured, _url  # noqa: E402
 from bench.databases import fresh_database  # noqa: E402
 from bench.limits import _analyze  # noqa: E402
-from bench.synthetic import write_content  # noqa: E402
 from schema.migrate import upgrade  # noqa: E402
+from seed_data.synthetic import write_content  # noqa: E402
 
 PATHS = {
     "article page (HTML)": "/articles/article-7",

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.synthetic import write_content
 from schema.migrate import head_revision, upgrade
+from seed_data.synthetic import write_content
 from tests.helpers import TABLES, query
 
 HEALTHCONTENT = [sys.executable, "-m", "api.cli"]

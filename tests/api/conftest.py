@@ -21,8 +21,8 @@ from starlette.testclient import TestClient
 
 from api.app import create_app
 from api.settings import ApiSettings
-from bench.synthetic import write_content
 from seed_data import SEED_DIR
+from seed_data.synthetic import write_content
 from tests.helpers import load
 
 

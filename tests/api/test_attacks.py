@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from bench.synthetic import write_content
 from seed_data import SEED_DIR
+from seed_data.synthetic import write_content
 from tests.api.conftest import running_server
 from tests.helpers import clear_of_a_rate_window_edge, load, make_key
 

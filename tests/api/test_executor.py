@@ -24,8 +24,8 @@ from api.app import create_app
 from api.executor import MISMATCHES
 from api.graphql.schema import schema
 from api.settings import ApiSettings
-from bench.synthetic import write_content
 from seed_data import SEED_DIR
+from seed_data.synthetic import write_content
 from tests.helpers import load
 
 SCALARS = {

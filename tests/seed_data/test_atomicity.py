@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.synthetic import write_content
+from seed_data.synthetic import write_content
 from tests.helpers import load, query
 
 ARTICLES = 2000

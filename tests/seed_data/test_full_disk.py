@@ -21,10 +21,10 @@ from typing import Any
 import asyncpg
 import pytest
 
-from bench.synthetic import write_content
 from schema.migrate import upgrade
 from seed_data import SEED_DIR
 from seed_data.cli import main as seed
+from seed_data.synthetic import write_content
 from tests.conftest import IN_CI
 from tests.helpers import dump, load
 
