@@ -20,7 +20,7 @@ from starlette.responses import Response
 from api.context import RequestContext
 from api.executor import Reads
 from api.site.pages import Pages, slug_of
-from api.site.site import PageError, View
+from api.site.site import Called, PageError, View
 from api.site_urls import feed_url, page_url
 from schema import sitemap
 
@@ -87,23 +87,10 @@ class Feeds:
             conditional=True,
         )
 
-    async def _serve(self, request: Request, view_for: Any) -> Response:
-        try:
-            called = await self.site.call(request)
-        except PageError as error:
-            return self.site.error_page(error)
-        try:
-            view = view_for()
-        except PageError as error:
-            await called.context.close()
-            return self.site.error_page(error)
-        called.anonymise()  # feeds show published articles only, whoever asks
-        return await self.site.serve(request, called, view)
-
     async def articles(self, request: Request) -> Response:
         publisher = self.site.settings.publisher_name
 
-        def view() -> View:
+        async def view(called: Called) -> View:
             return self._view(
                 {"all": True},
                 lambda data: (
@@ -115,52 +102,39 @@ class Feeds:
                 ),
             )
 
-        return await self._serve(request, view)
+        return await self.pages.serve(request, view, anonymous=True)
 
     async def topic(self, request: Request) -> Response:
-        publisher = self.site.settings.publisher_name
-
-        def view() -> View:
-            slug = slug_of(request)
-
-            def describe(data: dict[str, Any]) -> Any:
-                topic = data.get("topic")
-                if topic is None:
-                    return None
-                return (
-                    f"{publisher}: {topic['name']}",
-                    topic["description"],
-                    topic["url"],
-                    feed_url(self.site_url, "Topic", slug),
-                    topic["articles"],
-                )
-
-            return self._view({"topic": slug, "byTopic": True}, describe)
-
-        return await self._serve(request, view)
+        return await self._feed_of(request, "Topic")
 
     async def expert(self, request: Request) -> Response:
-        publisher = self.site.settings.publisher_name
+        return await self._feed_of(request, "Expert")
 
-        def view() -> View:
+    async def _feed_of(self, request: Request, typename: str) -> Response:
+        """A topic's feed (subtitled by its description) or an expert's (by specialty)."""
+        publisher, field = self.site.settings.publisher_name, typename.lower()
+
+        async def view(called: Called) -> View:
             slug = slug_of(request)
 
             def describe(data: dict[str, Any]) -> Any:
-                expert = data.get("expert")
-                if expert is None:
+                item = data.get(field)
+                if item is None:
                     return None
-                name = " ".join(filter(None, (expert["honorific"], expert["name"])))
+                name = " ".join(filter(None, (item.get("honorific"), item["name"])))
+                subtitle = item["description"] if typename == "Topic" else item["specialty"]
                 return (
                     f"{publisher}: {name}",
-                    expert["specialty"],
-                    expert["url"],
-                    feed_url(self.site_url, "Expert", slug),
-                    expert["articles"],
+                    subtitle,
+                    item["url"],
+                    feed_url(self.site_url, typename, slug),
+                    item["articles"],
                 )
 
-            return self._view({"expert": slug, "byExpert": True}, describe)
+            return self._view({field: slug, f"by{typename}": True}, describe)
 
-        return await self._serve(request, view)
+        # Feeds show published articles only, whoever asks.
+        return await self.pages.serve(request, view, anonymous=True)
 
     def _listed_pages(self, rows: list[sitemap.Listed]) -> list[dict[str, str]]:
         return [
@@ -196,15 +170,16 @@ class Feeds:
                 return self.site.render("sitemap_index.xml", parts=data["parts"]), XML
             return self.site.render("sitemap.xml", pages=data["pages"]), XML
 
-        return await self._serve(
-            request, lambda: View("sitemap", {}, render, {}, key="index", fetch=fetch)
-        )
+        async def view(called: Called) -> View:
+            return View("sitemap", {}, render, {}, key="index", fetch=fetch)
+
+        return await self.pages.serve(request, view, anonymous=True)
 
     async def sitemap_part(self, request: Request) -> Response:
         """One part of the index: `/sitemaps/articles-2.xml` and the like."""
         kinds = {f"{kind.lower()}s": kind for kind in sitemap.KINDS}
 
-        def view() -> View:
+        async def view(called: Called) -> View:
             kind = kinds.get(request.path_params["kind"])
             number = request.path_params["number"]
             if kind is None or not re.fullmatch(r"[1-9][0-9]{0,5}", number):
@@ -227,4 +202,4 @@ class Feeds:
 
             return View("sitemap", {}, render, {}, key=f"{kind} {number}", fetch=fetch)
 
-        return await self._serve(request, view)
+        return await self.pages.serve(request, view, anonymous=True)

@@ -9,6 +9,7 @@ preview and is kept by nobody).
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -16,7 +17,8 @@ from urllib.parse import quote, urlsplit
 from starlette.requests import Request
 from starlette.responses import Response
 
-from api.site.site import HTML, PageError, Site, View
+from api.site.site import HTML, Called, PageError, Site, View
+from api.site_urls import feed_url, page_url
 from schema.keys import origins_of_prefix
 
 MAX_SLUG = 200
@@ -99,30 +101,36 @@ class Pages:
 
         return render
 
-    async def _serve(self, request: Request, view_for: Any) -> Response:
+    async def serve(
+        self,
+        request: Request,
+        view_for: Callable[[Called], Awaitable[View]],
+        *,
+        anonymous: bool = False,
+    ) -> Response:
+        """Who calls, then `view_for(called)`, then the view served; any PageError on the
+        way is an error page. `anonymous`: answered as to anyone, whatever key came along."""
         try:
             called = await self.site.call(request)
         except PageError as error:
-            response = self.site.error_page(error)
-            response.headers.update(self.headers)
-            return response
+            return self.site.error_page(error, self.headers)
+        if anonymous:
+            called.anonymise()
         try:
-            view = view_for(called.preview)
+            view = await view_for(called)
         except PageError as error:
             await called.context.close()
-            response = self.site.error_page(error)
-            response.headers.update(self.headers)
-            return response
+            return self.site.error_page(error, self.headers)
         return await self.site.serve(request, called, view)
 
     async def article(self, request: Request) -> Response:
-        def view(preview: bool) -> View:
+        async def view(called: Called) -> View:
             slug = slug_of(request)
-            page = f"{self.site_url}/articles/{slug}"
+            page = page_url(self.site_url, "Article", slug)
             oembed = f"{self.site_url}/oembed?url={quote(page, safe='')}"
             return View(
                 "article",
-                {"slug": slug, "preview": preview},
+                {"slug": slug, "preview": called.preview},
                 self._page(
                     "article.html",
                     "article",
@@ -133,77 +141,57 @@ class Pages:
                 self.headers,
             )
 
-        return await self._serve(request, view)
+        return await self.serve(request, view)
 
     async def topic(self, request: Request) -> Response:
-        def view(preview: bool) -> View:
-            slug = slug_of(request)
-            variables = {"slug": slug, "first": PAGE_SIZE, "after": cursor_of(request)}
-            feed = f"{self.site_url}/feeds/topics/{slug}.atom"
-            render = self._page("topic.html", "topic", "topic", feed=feed)
-            return View("topic", variables, render, self.headers)
-
-        return await self._serve(request, view)
+        return await self._listing(request, "Topic")
 
     async def expert(self, request: Request) -> Response:
-        def view(preview: bool) -> View:
+        return await self._listing(request, "Expert")
+
+    async def _listing(self, request: Request, typename: str) -> Response:
+        """A topic's or an expert's page: who or what, then a page of their articles."""
+        name = typename.lower()
+
+        async def view(called: Called) -> View:
             slug = slug_of(request)
             variables = {"slug": slug, "first": PAGE_SIZE, "after": cursor_of(request)}
-            feed = f"{self.site_url}/feeds/experts/{slug}.atom"
-            render = self._page("expert.html", "expert", "expert", feed=feed)
-            return View("expert", variables, render, self.headers)
+            feed = feed_url(self.site_url, typename, slug)
+            render = self._page(f"{name}.html", name, name, feed=feed)
+            return View(name, variables, render, self.headers)
 
-        return await self._serve(request, view)
+        return await self.serve(request, view)
 
     async def embed(self, request: Request) -> Response:
         """The card. Any origin may frame it; with `?key=<key prefix>` (or a key sent along),
         only that key's origins may."""
         prefix = request.query_params.get("key")
-        if prefix is not None and prefix.startswith("hck_"):
-            error = PageError(400, "`key` takes the key's public prefix, never the key")
-            return self.site.error_page(error)
-        if prefix is not None and not _PREFIX.fullmatch(prefix):
-            return self.site.error_page(PageError(400, "`key` is not a key prefix"))
 
-        def view(preview: bool) -> View:
-            slug = slug_of(request)
-            width = width_of(request)
-            return View(
-                "embed",
-                {"slug": slug, "preview": preview},
-                self._page("embed.html", "article", "article", width=width),
-                frame_headers,
-                key=str(width),
-            )
-
-        try:
-            called = await self.site.call(request)
-        except PageError as error:
-            return self.site.error_page(error)
-        origins: list[str] | None = None
-        if prefix is not None:
-            try:
+        async def view(called: Called) -> View:
+            slug, width = slug_of(request), width_of(request)
+            origins: list[str] | None = None
+            if prefix is not None:
+                if prefix.startswith("hck_"):
+                    raise PageError(400, "`key` takes the key's public prefix, never the key")
+                if not _PREFIX.fullmatch(prefix):
+                    raise PageError(400, "`key` is not a key prefix")
                 origins = await self.site.read(
                     called.context, lambda session: origins_of_prefix(session, prefix)
                 )
-            except PageError as error:
-                await called.context.close()
-                return self.site.error_page(error)
-            if origins is None:
-                await called.context.close()
-                return self.site.error_page(PageError(404, "no live key has that prefix"))
-        elif called.caller.key is not None:
-            origins = list(called.caller.key.origins)
-        ancestors = "*" if origins is None else (" ".join(origins) or "'none'")
-        frame_headers = security_headers(self.site_url, ancestors)
-        try:
-            built = view(called.preview)
-        except PageError as error:
-            await called.context.close()
-            response = self.site.error_page(error)
-            response.headers.update(frame_headers)
-            return response
-        return await self.site.serve(request, called, built)
+                if origins is None:
+                    raise PageError(404, "no live key has that prefix")
+            elif called.caller.key is not None:
+                origins = list(called.caller.key.origins)
+            ancestors = "*" if origins is None else (" ".join(origins) or "'none'")
+            return View(
+                "embed",
+                {"slug": slug, "preview": called.preview},
+                self._page("embed.html", "article", "article", width=width),
+                security_headers(self.site_url, ancestors),
+                key=str(width),
+            )
+
+        return await self.serve(request, view)
 
     async def favicon(self, request: Request) -> Response:
         """No icon (browsers ask for one when a feed or the sitemap is shown)."""

@@ -17,7 +17,8 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -156,7 +157,7 @@ class Site:
         values.setdefault("preview", False)
         return self.templates.get_template(template).render(values).encode()
 
-    def error_page(self, error: PageError) -> Response:
+    def error_page(self, error: PageError, headers: dict[str, str] | None = None) -> Response:
         heading = {404: "Not found", 429: "Too many requests", 401: "Not signed in"}.get(
             error.status, "Something went wrong"
         )
@@ -165,7 +166,7 @@ class Site:
             body,
             status_code=error.status,
             media_type=HTML,
-            headers={"cache-control": "no-store", **error.headers},
+            headers={"cache-control": "no-store", **error.headers, **(headers or {})},
         )
 
     async def call(self, request: Request) -> Called:
@@ -181,16 +182,14 @@ class Site:
             if bearer_token(request) is None:
                 context.caller = Caller(None, client_address(request))
             else:
-                context.caller = await context.read(lambda session: identify(request, session))
+                async with self._bounded(context):
+                    context.caller = await context.read(lambda s: identify(request, s))
         except Unauthenticated as exc:
             await context.close()
             raise PageError(401, str(exc)) from None
-        except Exception as exc:
+        except PageError:
             await context.close()
-            refusal = unavailable(exc, context)
-            if refusal is None:
-                raise
-            raise PageError(503, refusal.message, {"retry-after": "1"}) from None
+            raise
         verdict = await check_rate(context.caller, request.app.state.limiter, self.settings)
         if verdict is not None and not verdict.allowed:
             await context.close()
@@ -207,8 +206,7 @@ class Site:
         try:
             response = await self._serve(request, called, view)
         except PageError as error:
-            response = self.error_page(error)
-            response.headers.update(view.headers)
+            response = self.error_page(error, view.headers)
         finally:
             await called.context.close()
         response.headers["x-request-id"] = called.context.request_id
@@ -226,7 +224,8 @@ class Site:
             generation = cache.generation
         made = time.time()
         if view.fetch is not None:
-            data, reads = await self._fetch(called.context, view)
+            async with self._bounded(called.context):
+                data, reads = await view.fetch(called.context)
         else:
             data, reads = await self._run(called.context, view)
         content, media_type = view.render(data, called.preview)
@@ -294,26 +293,22 @@ class Site:
             return Response(status_code=304, headers=sent)
         return Response(content, headers={**sent, "content-type": headers["content-type"]})
 
-    async def _fetch(self, context: RequestContext, view: View) -> tuple[dict[str, Any], Reads]:
-        assert view.fetch is not None
-        try:
-            async with asyncio.timeout(self.deadline_s):
-                return await view.fetch(context)
-        except TimeoutError:
-            raise self._too_slow() from None
-        except Exception as exc:
-            refusal = unavailable(exc, context)
-            if refusal is None:
-                raise
-            raise PageError(503, refusal.message, {"retry-after": "1"}) from None
-
     async def read(self, context: RequestContext, fetch: Callable[[Any], Awaitable[T]]) -> T:
         """`fetch(session)` under the deadline; PageError 503 when the database cannot."""
+        async with self._bounded(context):
+            return await context.read(fetch)
+
+    @asynccontextmanager
+    async def _bounded(self, context: RequestContext) -> AsyncIterator[None]:
+        """Work under the request deadline; a deadline passed, or a database that cannot
+        serve, becomes a 503 PageError."""
         try:
             async with asyncio.timeout(self.deadline_s):
-                return await context.read(fetch)
+                yield
         except TimeoutError:
             raise self._too_slow() from None
+        except PageError:
+            raise
         except Exception as exc:
             refusal = unavailable(exc, context)
             if refusal is None:
@@ -335,25 +330,17 @@ class Site:
         assert prepared.document is not None, prepared.errors  # the site's own documents
         operation = prepared.operation(None)
         assert operation is not None
-        try:
-            async with asyncio.timeout(self.deadline_s):
-                result, reads = await self.engine.executor.execute(
-                    prepared.document,
-                    operation,
-                    prepared.plans,
-                    context_value=context,
-                    variable_values=view.variables,
-                    operation_name=None,
-                    restore=context.snapshot,
-                    fatal=lambda error: unavailable(error, context) is not None,
-                )
-        except TimeoutError:
-            raise self._too_slow() from None
-        except Exception as exc:
-            refusal = unavailable(exc, context)
-            if refusal is None:
-                raise
-            raise PageError(503, refusal.message, {"retry-after": "1"}) from None
+        async with self._bounded(context):
+            result, reads = await self.engine.executor.execute(
+                prepared.document,
+                operation,
+                prepared.plans,
+                context_value=context,
+                variable_values=view.variables,
+                operation_name=None,
+                restore=context.snapshot,
+                fatal=lambda error: unavailable(error, context) is not None,
+            )
         for error in result.errors or ():
             original = error.original_error
             if original is not None and not isinstance(original, GraphQLError):
