@@ -536,21 +536,32 @@ def shareable(
     # An answer to a key may hold drafts: only the caller's own browser may keep it, and
     # must revalidate it (by ETag) before every use. Shared caches (CDNs) never store it.
     headers = {
-        "cache-control": "private, no-cache"
-        if keyed
-        else f"public, max-age={settings.cache_max_age}, "
-        f"stale-while-revalidate={settings.cache_stale_while_revalidate}",
+        "cache-control": cache_control(settings, keyed),
         "etag": etag,
         "vary": "Accept, Authorization",
     }
     if not keyed and tag_headers:
         headers.update(tag_headers)
-    # If-None-Match compares weakly: W/"x" matches "x", and * matches anything.
-    given = request.headers.get("if-none-match", "").split(",")
-    wanted = {tag.strip().removeprefix("W/") for tag in given}
-    if etag in wanted or "*" in wanted:
+    if etag_matches(request.headers.get("if-none-match", ""), etag):
         return Response(status_code=304, headers=headers)
     return Response(content, media_type=media_type, headers=headers)
+
+
+def cache_control(settings: ApiSettings, keyed: bool) -> str:
+    """Public answers any cache may keep a while; a key's, only its own browser (which
+    revalidates before every use)."""
+    if keyed:
+        return "private, no-cache"
+    return (
+        f"public, max-age={settings.cache_max_age}, "
+        f"stale-while-revalidate={settings.cache_stale_while_revalidate}"
+    )
+
+
+def etag_matches(if_none_match: str, etag: str) -> bool:
+    """If-None-Match compares weakly: W/"x" matches "x", and * matches anything."""
+    wanted = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return etag in wanted or "*" in wanted
 
 
 def new_request_id() -> str:

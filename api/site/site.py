@@ -33,7 +33,7 @@ from starlette.responses import Response
 from api.access import Caller, Unauthenticated, bearer_token, client_address, identify
 from api.context import RequestContext
 from api.executor import Reads
-from api.http import Engine, new_request_id, unavailable
+from api.http import Engine, cache_control, etag_matches, new_request_id, unavailable
 from api.ratelimit import check_rate
 from api.response_cache import surrogate_headers
 from api.settings import ApiSettings
@@ -55,8 +55,7 @@ def _unchanged(request: Request, etag: str, modified: str | None) -> bool:
     has a Last-Modified."""
     given = request.headers.get("if-none-match")
     if given is not None:
-        wanted = {tag.strip().removeprefix("W/") for tag in given.split(",")}
-        return etag in wanted or "*" in wanted
+        return etag_matches(given, etag)
     since = request.headers.get("if-modified-since")
     if since is None or modified is None:
         return False
@@ -274,16 +273,12 @@ class Site:
     ) -> Response:
         """The answer, or 304 when the client's copy is current (If-None-Match; else
         If-Modified-Since). Shared caches may keep it unless the request was keyed."""
-        settings = self.settings
         sent = {k: v for k, v in headers.items() if k != "content-type"}
         if keyed:
             sent = {k: v for k, v in sent.items() if k not in SURROGATE}
         sent.update(
             {
-                "cache-control": "private, no-cache"
-                if keyed
-                else f"public, max-age={settings.cache_max_age}, "
-                f"stale-while-revalidate={settings.cache_stale_while_revalidate}",
+                "cache-control": cache_control(self.settings, keyed),
                 "etag": etag,
                 "vary": "Authorization",  # pages do not vary by Accept
                 **view.headers,
