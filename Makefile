@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench graphiql wheel clean
+.PHONY: run test lint typecheck schema format bench graphiql wheel clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+# The SDL in schema/schema.graphql is generated: run this after changing a GraphQL type or field.
+schema: $(STAMP)
+	$(BIN)/healthcontent schema > schema/schema.graphql
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
