@@ -27,18 +27,32 @@ from tests.helpers import load
 
 
 class Api:
-    """Posts GraphQL and checks for unexpected errors, as saleor's tests do."""
+    """One caller of the GraphQL endpoint, anonymous or with a key: posts documents and checks
+    for unexpected errors, as saleor's tests do."""
 
-    def __init__(self, client: TestClient) -> None:
-        self.client = client
+    def __init__(self, client: TestClient, key: str | None = None) -> None:
+        self.client, self.key = client, key
+
+    def with_key(self, key: str | None) -> Api:
+        """Another caller of the same app: with `key`, or anonymous (None)."""
+        return Api(self.client, key)
 
     def post(self, query: str, variables: dict[str, Any] | None = None, **headers: str) -> Any:
+        if self.key:
+            headers.setdefault("authorization", f"Bearer {self.key}")
         return self.client.post(
             "/graphql", json={"query": query, "variables": variables}, headers=headers
         )
 
-    def data(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        response = self.post(query, variables)
+    def ask(self, query: str, variables: dict[str, Any] | None = None, **headers: str) -> Any:
+        """The decoded answer, errors and all."""
+        return self.post(query, variables, **headers).json()
+
+    def data(
+        self, query: str, variables: dict[str, Any] | None = None, **headers: str
+    ) -> dict[str, Any]:
+        """The answer's data, once it came with status 200 and no errors."""
+        response = self.post(query, variables, **headers)
         body = response.json()
         assert response.status_code == 200, body
         assert "errors" not in body, body["errors"]
@@ -46,17 +60,23 @@ class Api:
 
     def statements(self, query: str, variables: dict[str, Any] | None = None) -> int:
         """SQL statements the request ran (the app runs with QUERY_STATS on)."""
-        body = self.post(query, variables).json()
+        body = self.ask(query, variables)
         assert "errors" not in body, body
         return int(body["extensions"]["queryStats"]["sqlStatements"])
 
 
 @pytest.fixture
-def api(database_url: str) -> Iterator[Api]:
+def seeded(database_url: str) -> str:
+    """`database_url` with the bundled seed content loaded."""
+    assert load(database_url, SEED_DIR).ok
+    return database_url
+
+
+@pytest.fixture
+def api(seeded: str) -> Iterator[Api]:
     """The app on the seed, executing every query (no response cache: these tests count
     what execution costs)."""
-    assert load(database_url, SEED_DIR).ok
-    app = create_app(ApiSettings(database_url=database_url, query_stats=True, response_cache=False))
+    app = create_app(ApiSettings(database_url=seeded, query_stats=True, response_cache=False))
     with TestClient(app) as client:
         yield Api(client)
 
