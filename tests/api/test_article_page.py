@@ -72,17 +72,6 @@ def test_the_seed_article_page(api: Api) -> None:
     assert {"@type": "DietarySupplement", "name": "Magnesium"} in json_ld["about"]
 
 
-def test_node_fetches_every_kind_again_by_global_id(api: Api) -> None:
-    page = api.data(ARTICLE_PAGE, {"slug": "magnesium-for-chronic-pain"})["article"]
-    ids = [page["id"], page["quotes"][0]["id"], page["quotes"][0]["expert"]["id"]]
-    query = "query($id: ID!) { node(id: $id) { __typename id } }"
-
-    kinds = [api.data(query, {"id": node_id})["node"]["__typename"] for node_id in ids]
-
-    assert kinds == ["Article", "Quote", "Expert"]
-    assert api.data(query, {"id": base64.b64encode(b"Article:999").decode()}) == {"node": None}
-
-
 def test_an_unknown_slug_is_null_not_an_error(api: Api) -> None:
     assert api.data(ARTICLE_PAGE, {"slug": "no-such-article"}) == {"article": None}
 

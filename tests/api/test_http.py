@@ -158,3 +158,41 @@ def test_failed_gets_are_not_cacheable_and_etags_follow_the_media_type(database_
     assert as_json.headers["etag"] != as_new.headers["etag"]
     assert weak.status_code == 304
     assert other.status_code == 200  # another representation's ETag does not validate this one
+
+
+def test_status_codes_for_request_errors_and_field_errors(api: Api) -> None:
+    coercion = api.post("query($n: Int) { articles(first: $n) { totalCount } }", {"n": "x"},
+                        accept=GRAPHQL_RESPONSE)  # fmt: skip
+    nulled_root = api.post("{ articles(first: -1) { totalCount } }", accept=GRAPHQL_RESPONSE)
+
+    assert coercion.status_code == 400 and "data" not in coercion.json()
+    assert nulled_root.status_code == 200 and nulled_root.json()["data"] is None
+
+
+def test_malformed_requests_answer_in_the_accepted_media_type(api: Api) -> None:
+    response = api.client.post(
+        "/graphql",
+        content=b"{",
+        headers={"content-type": "application/json", "accept": "application/json"},
+    )
+
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("application/json")
+
+
+def test_empty_operation_name_means_none_and_q0_means_not_that_type(api: Api) -> None:
+    response = api.client.get(
+        "/graphql",
+        params={"query": "{ __typename }", "operationName": ""},
+        headers={"accept": f"{GRAPHQL_RESPONSE};q=0, application/json"},
+    )
+
+    assert response.status_code == 200
+    assert response.json()["data"] == {"__typename": "Query"}
+    assert response.headers["content-type"].startswith("application/json")
+
+
+def test_head_is_answered_like_get(api: Api) -> None:
+    response = api.client.head("/graphql", params={"query": "{ __typename }"})
+
+    assert response.status_code == 200

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+
+import orjson
 import pytest
 
 from schema import lookups
@@ -176,3 +179,36 @@ def test_topics_and_references_read_together_answer_as_read_apart(big_api: Api) 
     assert [edge["node"] for edge in together] == [{**a["node"], **b["node"]} for a, b in apart]
     assert any(edge["node"]["references"] for edge in together)
     assert big_api.statements(lists % f"{topics} {references}") == 2
+
+
+def _cursor(payload: list[object]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(payload)).decode()
+
+
+def test_forged_cursors_are_bad_input(api: Api) -> None:
+    query = """query($after: String, $order: ArticleOrder) {
+      articles(after: $after, orderBy: $order) { totalCount } }"""
+    topics = "query($after: String) { topics(after: $after) { totalCount } }"
+    cases = [
+        (query, ["newest"], "NEWEST"),
+        (query, ["newest", 5, 1], "NEWEST"),
+        (query, ["newest", "garbage", 1], "NEWEST"),
+        (query, ["newest", "2026-01-01T00:00:00+00:00", 1, 2], "NEWEST"),
+        (query, ["newest", "2026-01-01T00:00:00", 1], "NEWEST"),
+        (query, ["title", "A", 2**40], "TITLE"),
+        (topics, ["topic", [1], 1], None),
+        (topics, ["topic", 5, "x"], None),
+    ]
+    for text, payload, order in cases:
+        body = api.post(text, {"after": _cursor(payload), "order": order}).json()
+        [error] = body["errors"]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT", (payload, error)
+        assert error["extensions"]["argument"] == "after"
+
+
+def test_first_zero_still_says_whether_there_is_more(api: Api) -> None:
+    page = api.data(
+        "{ articles(first: 0) { totalCount edges { cursor } pageInfo { hasNextPage } } }"
+    )
+
+    assert page["articles"] == {"totalCount": 2, "edges": [], "pageInfo": {"hasNextPage": True}}

@@ -22,3 +22,12 @@ def test_curated_first_then_articles_sharing_topics(big_api: Api) -> None:
     assert all(shared) and shared == sorted(shared, reverse=True)  # most topics in common first
     # Asked for twice with different sizes in one request, the shorter is the longer's start.
     assert [post["article"]["slug"] for post in article["one"]] == shown[:1]
+
+
+def test_related_posts_in_a_list_do_not_grow_with_the_page(big_api: Api) -> None:
+    query = (
+        "query($first: Int) { articles(first: $first) { edges { node { slug "
+        "relatedPosts(first: 3) { title } } } } }"
+    )
+
+    assert big_api.statements(query, {"first": 5}) == big_api.statements(query, {"first": 50})
