@@ -4,40 +4,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
 from api.app import create_app
 from api.settings import ApiSettings
-from seed_data import SEED_DIR
-from tests.helpers import dump, load, make_key, query
-
-
-class Editor:
-    def __init__(self, client: TestClient, key: str | None) -> None:
-        self.client, self.key = client, key
-
-    def ask(self, document: str, variables: dict[str, Any] | None = None) -> Any:
-        headers = {"authorization": f"Bearer {self.key}"} if self.key else {}
-        response = self.client.post(
-            "/graphql", json={"query": document, "variables": variables}, headers=headers
-        )
-        return response.json()
-
-    def data(self, document: str, variables: dict[str, Any] | None = None) -> Any:
-        body = self.ask(document, variables)
-        assert "errors" not in body, body["errors"]
-        return body["data"]
+from tests.api.conftest import Api
+from tests.helpers import dump, make_key, query
 
 
 @pytest.fixture
-def editor(database_url: str) -> Iterator[Editor]:
-    assert load(database_url, SEED_DIR).ok
-    key = make_key(database_url, "newsroom", ["write", "preview"])
-    with TestClient(create_app(ApiSettings(database_url=database_url))) as client:
-        yield Editor(client, key)
+def editor(seeded: str) -> Iterator[Api]:
+    """The newsroom's key: it may write and preview."""
+    key = make_key(seeded, "newsroom", ["write", "preview"])
+    with TestClient(create_app(ApiSettings(database_url=seeded))) as client:
+        yield Api(client, key)
 
 
 PAYLOAD = "article { slug status version title publishedAt } errors { field code message }"
@@ -57,7 +39,7 @@ NEW = {
 }
 
 
-def test_an_article_goes_from_draft_to_published_to_archived(editor: Editor) -> None:
+def test_an_article_goes_from_draft_to_published_to_archived(editor: Api) -> None:
     created = editor.data(CREATE, {"input": NEW})["createArticle"]
     assert created["errors"] == []
     assert created["article"] == {
@@ -77,7 +59,7 @@ def test_an_article_goes_from_draft_to_published_to_archived(editor: Editor) -> 
         f"{{ {PAYLOAD} }} }}"
     )["publishArticle"]["article"]
     assert published["status"] == "PUBLISHED" and published["publishedAt"] is not None
-    public = Editor(editor.client, None).data(
+    public = editor.with_key(None).data(
         '{ article(slug: "magnesium-and-sleep") { title references { key } quotes { text } } }'
     )
     assert public["article"] == {
@@ -89,9 +71,9 @@ def test_an_article_goes_from_draft_to_published_to_archived(editor: Editor) -> 
         f'mutation {{ archiveArticle(slug: "magnesium-and-sleep") {{ {PAYLOAD} }} }}'
     )["archiveArticle"]["article"]
     assert archived["status"] == "ARCHIVED" and archived["version"] == 4
-    assert Editor(editor.client, None).data(
-        '{ article(slug: "magnesium-and-sleep") { title } }'
-    ) == {"article": None}
+    assert editor.with_key(None).data('{ article(slug: "magnesium-and-sleep") { title } }') == {
+        "article": None
+    }
 
     history = editor.data(
         """{ article(slug: "magnesium-and-sleep", preview: true) {
@@ -109,7 +91,7 @@ def test_an_article_goes_from_draft_to_published_to_archived(editor: Editor) -> 
     assert snapshot["review"]["reviewedAt"] == "2026-01-02"
 
 
-def test_bad_input_gets_field_errors_and_changes_nothing(editor: Editor, database_url: str) -> None:
+def test_bad_input_gets_field_errors_and_changes_nothing(editor: Api, database_url: str) -> None:
     before = dump(database_url)
     bad = {
         **NEW,
@@ -148,9 +130,7 @@ def test_bad_input_gets_field_errors_and_changes_nothing(editor: Editor, databas
     assert dump(database_url) == before
 
 
-def test_a_stale_version_is_a_conflict_and_changes_nothing(
-    editor: Editor, database_url: str
-) -> None:
+def test_a_stale_version_is_a_conflict_and_changes_nothing(editor: Api, database_url: str) -> None:
     slug = "magnesium-for-chronic-pain"
     first = editor.data(UPDATE, {"slug": slug, "v": 1, "patch": {"summary": "One."}})
     assert first["updateArticle"]["article"]["version"] == 2
@@ -163,7 +143,7 @@ def test_a_stale_version_is_a_conflict_and_changes_nothing(
     assert dump(database_url) == before
 
 
-def test_unknown_items_renames_and_links_in_use(editor: Editor) -> None:
+def test_unknown_items_renames_and_links_in_use(editor: Api) -> None:
     missing = editor.data(UPDATE, {"slug": "nope", "v": 1, "patch": {"title": "x"}})
     assert missing["updateArticle"]["errors"] == [
         {"field": "slug", "code": "NOT_FOUND", "message": "no article 'nope'"}
@@ -191,7 +171,7 @@ def test_unknown_items_renames_and_links_in_use(editor: Editor) -> None:
     assert deleted == {"deletedSlug": "mg-pain", "errors": []}
 
 
-def test_deleted_articles_keep_their_revisions(editor: Editor, database_url: str) -> None:
+def test_deleted_articles_keep_their_revisions(editor: Api, database_url: str) -> None:
     editor.data(CREATE, {"input": NEW})
     editor.data('mutation { deleteArticle(slug: "magnesium-and-sleep") { errors { code } } }')
     rows = query(
@@ -205,7 +185,7 @@ def test_deleted_articles_keep_their_revisions(editor: Editor, database_url: str
     ]
 
 
-def test_topics_and_experts_are_edited_with_versions(editor: Editor) -> None:
+def test_topics_and_experts_are_edited_with_versions(editor: Api) -> None:
     topic = editor.data(
         """mutation { createTopic(input: {slug: "sleep", name: "Sleep", kind: SYMPTOM,
              parent: "pain"}) { topic { slug kind version parent { slug } } errors { field } } }"""
@@ -243,11 +223,11 @@ def test_topics_and_experts_are_edited_with_versions(editor: Editor) -> None:
     assert created == {"expert": {"slug": "ann-lee", "version": 1}, "errors": []}
 
 
-def test_mutations_need_the_write_scope(editor: Editor, database_url: str) -> None:
+def test_mutations_need_the_write_scope(editor: Api, database_url: str) -> None:
     before = dump(database_url)
     reader = make_key(database_url, "reader", ["preview"])
     for key in (None, reader):
-        body = Editor(editor.client, key).ask(CREATE, {"input": NEW})
+        body = editor.with_key(key).ask(CREATE, {"input": NEW})
         assert body["data"] == {"createArticle": None}
         [error] = body["errors"]
         assert error["extensions"]["code"] == "FORBIDDEN"
@@ -255,7 +235,7 @@ def test_mutations_need_the_write_scope(editor: Editor, database_url: str) -> No
     assert dump(database_url) == before
 
 
-def test_the_seed_loader_records_revisions_too(editor: Editor, database_url: str) -> None:
+def test_the_seed_loader_records_revisions_too(editor: Api, database_url: str) -> None:
     rows = query(
         database_url,
         "SELECT article_slug, version, action, changed_by FROM article_revision "
@@ -267,15 +247,15 @@ def test_the_seed_loader_records_revisions_too(editor: Editor, database_url: str
     ]
 
 
-def test_a_write_key_reads_what_it_writes(editor: Editor, database_url: str) -> None:
-    writer = Editor(editor.client, make_key(database_url, "writer", ["write"]))
+def test_a_write_key_reads_what_it_writes(editor: Api, database_url: str) -> None:
+    writer = editor.with_key(make_key(database_url, "writer", ["write"]))
     created = writer.data(CREATE, {"input": NEW})["createArticle"]
     assert created["article"]["status"] == "DRAFT"
     again = writer.data('{ article(slug: "magnesium-and-sleep", preview: true) { version } }')
     assert again == {"article": {"version": 1}}
 
 
-def test_a_quote_pinned_to_a_later_section_stays_there(editor: Editor) -> None:
+def test_a_quote_pinned_to_a_later_section_stays_there(editor: Api) -> None:
     body = "Intro.\n\n## Dosage\n\nTake it at night.\n\n## Evidence\n\nTake it at night."
     pinned = {
         **NEW,
@@ -292,14 +272,14 @@ def test_a_quote_pinned_to_a_later_section_stays_there(editor: Editor) -> None:
     assert quotes["article"]["quotes"] == [{"section": {"anchor": "evidence"}}]
 
 
-def test_clearing_the_publication_date_changes_nothing(editor: Editor) -> None:
+def test_clearing_the_publication_date_changes_nothing(editor: Api) -> None:
     slug = "magnesium-for-chronic-pain"
     result = editor.data(UPDATE, {"slug": slug, "v": 1, "patch": {"publishedAt": None}})
     article = result["updateArticle"]["article"]
     assert article["version"] == 1 and article["publishedAt"] is not None
 
 
-def test_odd_slugs_and_null_arguments_are_answered_not_crashed(editor: Editor) -> None:
+def test_odd_slugs_and_null_arguments_are_answered_not_crashed(editor: Api) -> None:
     for slug in ("a\x00b", "Not A Slug", "x" * 500):
         result = editor.data(UPDATE, {"slug": slug, "v": 1, "patch": {"title": "x"}})
         assert [e["code"] for e in result["updateArticle"]["errors"]] == ["NOT_FOUND"]
