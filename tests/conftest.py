@@ -15,6 +15,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import asyncpg
 import pytest
@@ -158,6 +159,14 @@ def content_dir(tmp_path: Path) -> Path:
     return target
 
 
+def unavailable(message: str) -> NoReturn:
+    """Something a test needs is missing here (a service, a command, a browser): the test is
+    skipped locally, and fails under CI=true, which must test everything."""
+    if IN_CI:
+        pytest.fail(f"{message}; CI=true requires it", pytrace=False)
+    pytest.skip(message)
+
+
 def reachable_redis() -> str:
     """TEST_REDIS_URL, once it answers; else the test is skipped (failed with CI=true)."""
     import redis
@@ -166,10 +175,7 @@ def reachable_redis() -> str:
     try:
         client.ping()
     except redis.RedisError as exc:
-        message = f"Redis at {TEST_REDIS_URL} is not reachable ({exc})"
-        if IN_CI:
-            pytest.fail(f"{message}; CI=true requires it", pytrace=False)
-        pytest.skip(message)
+        unavailable(f"Redis at {TEST_REDIS_URL} is not reachable ({exc})")
     finally:
         client.close()
     return TEST_REDIS_URL

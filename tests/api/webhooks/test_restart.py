@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.api.test_webhooks import add_webhook, deliveries
-from tests.api.webhook_receiver import Receiver
+from tests.api.webhooks.conftest import add_webhook, deliveries
+from tests.api.webhooks.receiver import Receiver
 from tests.helpers import load
 
 ARTICLE = "magnesium-for-chronic-pain"

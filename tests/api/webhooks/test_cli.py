@@ -7,8 +7,11 @@ import base64
 from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.cli import main
+from schema import webhooks
+from tests.api.webhooks.conftest import deliveries, first, one_delivery, with_engine
 from tests.helpers import query
 
 RECEIVER = "http://127.0.0.1:9/hook"
@@ -98,3 +101,51 @@ def test_an_unmigrated_database_is_one_line(
     assert code == 4
     assert err.startswith("healthcontent webhooks: the database failed: ")
     assert "migrate" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_delivery_is_not_replayed_while_an_attempt_is_under_way(
+    database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def claimed(engine: AsyncEngine) -> webhooks.Claim:
+        await one_delivery(engine)
+        [attempt] = await webhooks.claim(engine, limit=5, lease_s=60)
+        return attempt
+
+    attempt = with_engine(database_url, claimed)
+    replay = ["webhooks", "replay", str(attempt.id), "--database-url", database_url]
+    assert main(replay) == 1
+    said = capsys.readouterr().err
+    assert f"delivery {attempt.id} is being sent now" in said and "UTC" in said
+    [row] = deliveries(database_url)
+    assert (row["status"], row["attempts"]) == ("pending", 1)  # untouched
+
+    async def failed(engine: AsyncEngine) -> None:
+        await webhooks.finish(
+            engine, attempt, delivered=False, status_code=500, error="HTTP 500", retry_in=None
+        )
+
+    with_engine(database_url, failed)  # logged: it may be replayed now
+    assert main(replay) == 0
+    assert "will be sent again now" in capsys.readouterr().out
+    assert first(database_url)["status"] == "pending"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["remove", "99999999999"],
+        ["replay", "2147483648"],
+        ["replay", "0"],
+        ["deliveries", "--webhook", "-1"],
+        ["remove", "one"],
+    ],
+)
+def test_ids_out_of_range_are_refused_naming_them(
+    database_url: str, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["webhooks", *args, "--database-url", database_url])
+    assert exited.value.code == 2
+    said = capsys.readouterr().err
+    assert "must be a whole number from 1 to 2147483647" in said
+    assert ("argument --webhook" if "--webhook" in args else "argument id") in said
