@@ -11,12 +11,21 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import Select, bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlmodel import col
 
 from schema.pagination import Page, PageRequest, keyset_page
-from schema.tables import ArticleStatus, Change, ChangeAction, ChangeEntity, utcnow
+from schema.tables import (
+    ArticleStatus,
+    Change,
+    ChangeAction,
+    ChangeEntity,
+    core_table,
+    utcnow,
+)
 
 
 def tags(entity: ChangeEntity, entity_id: int, listed: bool = True) -> list[str]:
@@ -79,7 +88,7 @@ async def record(
     if not rows:
         return
     for start in range(0, len(rows), 2000):
-        await session.execute(insert(Change.__table__), rows[start : start + 2000])
+        await session.execute(insert(core_table(Change)), rows[start : start + 2000])
 
 
 @dataclass(frozen=True)
@@ -90,13 +99,15 @@ class Entry:
     tags: tuple[str, ...]
 
 
-_AFTER = (
-    select(Change.id, Change.tags)
-    .where(Change.id > bindparam("after"))  # type: ignore[operator]
-    .order_by(Change.id)  # type: ignore[arg-type]
-    .limit(bindparam("limit"))
+# An id read from the table is never None (SQLModel types the key `int | None` for new rows).
+_AFTER = cast(
+    Select[int, str],
+    select(col(Change.id), col(Change.tags))
+    .where(col(Change.id) > bindparam("after"))
+    .order_by(col(Change.id))
+    .limit(bindparam("limit")),
 )
-_LAST = select(func.max(Change.id))
+_LAST = select(func.max(col(Change.id)))
 
 
 async def changes_after(connection: AsyncConnection, after: int, limit: int) -> Sequence[Entry]:
@@ -111,13 +122,13 @@ async def change_page(session: AsyncSession, *, page: PageRequest, public_only: 
     rows_of = select(Change)
     count_of = select(func.count()).select_from(Change)
     if public_only:
-        rows_of = rows_of.where(Change.public)  # type: ignore[arg-type]
-        count_of = count_of.where(Change.public)  # type: ignore[arg-type]
+        rows_of = rows_of.where(col(Change.public))
+        count_of = count_of.where(col(Change.public))
     return await keyset_page(
         session,
         rows_of=rows_of,
         count_of=count_of,
-        columns=[Change.id],
+        columns=[col(Change.id)],
         descending=False,
         kind="change",
         shape=[int],

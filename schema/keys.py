@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from schema.tables import ApiKey, utcnow
 
@@ -123,15 +124,19 @@ async def create_key(
 
 
 async def list_keys(session: AsyncSession) -> list[ApiKey]:
-    return list((await session.execute(select(ApiKey).order_by(ApiKey.name))).scalars())
+    return list((await session.execute(select(ApiKey).order_by(col(ApiKey.name)))).scalars())
 
 
 async def revoke_key(session: AsyncSession, name: str) -> ApiKey:
-    row = (await session.execute(select(ApiKey).where(ApiKey.name == name))).scalar_one_or_none()
+    row = (
+        await session.execute(select(ApiKey).where(col(ApiKey.name) == name))
+    ).scalar_one_or_none()
     if row is None:
         raise KeyProblem(f"no key named {name!r}")
     if row.revoked_at is None:
-        await session.execute(update(ApiKey).where(ApiKey.id == row.id).values(revoked_at=utcnow()))
+        await session.execute(
+            update(ApiKey).where(col(ApiKey.id) == row.id).values(revoked_at=utcnow())
+        )
         await session.refresh(row)
     return row
 
@@ -142,7 +147,7 @@ async def find_live_key(session: AsyncSession, token: str) -> ApiKey | None:
     if match is None:
         return None
     row = (
-        await session.execute(select(ApiKey).where(ApiKey.prefix == match.group(1)))
+        await session.execute(select(ApiKey).where(col(ApiKey.prefix) == match.group(1)))
     ).scalar_one_or_none()
     # Compared even when no row matched, so the answer takes the same time either way.
     stored = row.key_hash if row is not None else "0" * 64
@@ -153,7 +158,9 @@ async def find_live_key(session: AsyncSession, token: str) -> ApiKey | None:
 
 async def live_origins(session: AsyncSession) -> set[str]:
     """Every origin some unrevoked key may call from (for CORS preflights, which carry no key)."""
-    rows = await session.execute(select(ApiKey.origins).where(ApiKey.revoked_at.is_(None)))
+    rows = await session.execute(
+        select(col(ApiKey.origins)).where(col(ApiKey.revoked_at).is_(None))
+    )
     return {origin for (origins,) in rows for origin in origins}
 
 
@@ -161,7 +168,9 @@ async def origins_of_prefix(session: AsyncSession, prefix: str) -> list[str] | N
     """The origins of the unrevoked key whose public prefix is `prefix` (None: no such key)."""
     row = (
         await session.execute(
-            select(ApiKey.origins).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None))
+            select(col(ApiKey.origins)).where(
+                col(ApiKey.prefix) == prefix, col(ApiKey.revoked_at).is_(None)
+            )
         )
     ).first()
     return None if row is None else list(row[0])

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from schema.lookups import without_text
 from schema.pagination import Page, PageError, PageRequest, keyset_page
@@ -41,14 +42,14 @@ def _order_columns(order: ArticleOrder, statuses: Statuses) -> tuple[list[Any], 
     if order == ArticleOrder.TITLE:
         # Case-insensitive: "Magnesium and" before "Magnesium For". SQLite's lower() folds
         # ASCII letters only, PostgreSQL's every letter its database's locale knows.
-        return [func.lower(Article.title), Article.id], False
+        return [func.lower(col(Article.title)), col(Article.id)], False
     if order == ArticleOrder.UPDATED:
-        return [Article.updated_at, Article.id], True
-    date: Any = Article.published_at
+        return [col(Article.updated_at), col(Article.id)], True
+    date: Any = col(Article.published_at)
     if statuses != PUBLISHED_ONLY:
         # Drafts may have no date yet: they sort by when they were created.
-        date = func.coalesce(Article.published_at, Article.created_at, type_=UTCDateTime)
-    return [date, Article.id], order == ArticleOrder.NEWEST
+        date = func.coalesce(col(Article.published_at), col(Article.created_at), type_=UTCDateTime)
+    return [date, col(Article.id)], order == ArticleOrder.NEWEST
 
 
 def _cursor_shape(order: ArticleOrder) -> tuple[type, type]:
@@ -62,8 +63,8 @@ def utc_today() -> dt.date:
 
 def _topic_and_descendants(topic_id: int) -> Any:
     """Ids of a topic and every topic under it (recursive CTE)."""
-    tree = select(Topic.id).where(Topic.id == topic_id).cte("topic_tree", recursive=True)
-    tree = tree.union_all(select(Topic.id).where(Topic.parent_id == tree.c.id))
+    tree = select(col(Topic.id)).where(col(Topic.id) == topic_id).cte("topic_tree", recursive=True)
+    tree = tree.union_all(select(col(Topic.id)).where(col(Topic.parent_id) == tree.c.id))
     return select(tree.c.id)
 
 
@@ -86,32 +87,34 @@ def article_filter(
     date bounds. Every bound is exclusive; an article without the date never passes it."""
     clauses: list[Any] = [visible(statuses)]
     if reviewer_id is not None:
-        clauses.append(Article.reviewer_id == reviewer_id)
+        clauses.append(col(Article.reviewer_id) == reviewer_id)
     if review_overdue is not None:
         day = today or utc_today()
-        due = Article.next_review_due
+        due = col(Article.next_review_due)
         clauses.append(due < day if review_overdue else or_(due.is_(None), due >= day))
     if reviewed_after is not None:
-        clauses.append(Article.reviewed_at > reviewed_after)
+        clauses.append(col(Article.reviewed_at) > reviewed_after)
     if published_after is not None:
-        clauses.append(Article.published_at > published_after)
+        clauses.append(col(Article.published_at) > published_after)
     if published_before is not None:
-        clauses.append(Article.published_at < published_before)
+        clauses.append(col(Article.published_at) < published_before)
     if updated_after is not None:
-        clauses.append(Article.updated_at > updated_after)
+        clauses.append(col(Article.updated_at) > updated_after)
     if topic_id is not None:
         clauses.append(
-            Article.id.in_(
-                select(ArticleTopic.article_id).where(
-                    ArticleTopic.topic_id.in_(_topic_and_descendants(topic_id))
+            col(Article.id).in_(
+                select(col(ArticleTopic.article_id)).where(
+                    col(ArticleTopic.topic_id).in_(_topic_and_descendants(topic_id))
                 )
             )
         )
     if expert_id is not None:
         clauses.append(
             or_(
-                Article.reviewer_id == expert_id,
-                Article.id.in_(select(Quote.article_id).where(Quote.expert_id == expert_id)),
+                col(Article.reviewer_id) == expert_id,
+                col(Article.id).in_(
+                    select(col(Quote.article_id)).where(col(Quote.expert_id) == expert_id)
+                ),
             )
         )
     return clauses
@@ -140,8 +143,8 @@ async def article_page(
         assert found is not None
         # The ranked window is already the matches that pass the filters.
         scores = found.ranked(filters, _order_columns(ArticleOrder.NEWEST, statuses)[0])
-        rows_of = rows_of.join(scores, scores.c.id == Article.id)
-        columns, descending = [scores.c.score, Article.id], False
+        rows_of = rows_of.join(scores, scores.c.id == col(Article.id))
+        columns, descending = [scores.c.score, col(Article.id)], False
         shape: tuple[type, ...] = (float, int)
     else:
         rows_of = rows_of.where(*matching)
@@ -164,12 +167,12 @@ async def topic_page(
     *, session: AsyncSession, page: PageRequest, kind: TopicKind | None = None
 ) -> Page:
     """Topics by name (keyset on name, id)."""
-    filters = [Topic.kind == kind] if kind else []
+    filters = [col(Topic.kind) == kind] if kind else []
     return await keyset_page(
         session,
         rows_of=select(Topic).where(*filters),
         count_of=select(func.count()).select_from(Topic).where(*filters),
-        columns=[Topic.name, Topic.id],
+        columns=[col(Topic.name), col(Topic.id)],
         descending=False,
         kind="topic",
         shape=(str, int),
@@ -183,7 +186,7 @@ async def expert_page(*, session: AsyncSession, page: PageRequest) -> Page:
         session,
         rows_of=select(Expert),
         count_of=select(func.count()).select_from(Expert),
-        columns=[Expert.name, Expert.id],
+        columns=[col(Expert.name), col(Expert.id)],
         descending=False,
         kind="expert",
         shape=(str, int),

@@ -10,12 +10,23 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import and_, bindparam, func, literal, null, select, union_all
+from sqlalchemy import (
+    BindParameter,
+    Select,
+    and_,
+    bindparam,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import defer
+from sqlalchemy.orm import QueryableAttribute, defer
+from sqlmodel import col
 
 from schema.tables import (
     Article,
@@ -26,6 +37,7 @@ from schema.tables import (
     Reference,
     RelatedLink,
     Topic,
+    core_table,
 )
 from schema.visibility import PUBLISHED_ONLY, Statuses, published, visible
 
@@ -49,39 +61,39 @@ async def articles_by(
 
 
 @cache
-def _articles_statement(column: str, statuses: Statuses) -> Any:
-    attribute = getattr(Article, column)
-    keys = bindparam("keys", expanding=True)
+def _articles_statement(column: str, statuses: Statuses) -> Select[Article]:
+    attribute = col(getattr(Article, column))
+    keys: BindParameter[Any] = bindparam("keys", expanding=True)
     statement = select(Article).where(visible(statuses), attribute.in_(keys))
     return statement.options(*without_text()) if column == "id" else statement
 
 
 @cache
-def _topics_statement() -> Any:
+def _topics_statement() -> Select[int, bool, Topic]:
     return (
-        select(ArticleTopic.article_id, ArticleTopic.is_primary, Topic)
-        .join(Topic, Topic.id == ArticleTopic.topic_id)
-        .where(ArticleTopic.article_id.in_(bindparam("ids", expanding=True)))
-        .order_by(ArticleTopic.article_id, ArticleTopic.position)
+        select(col(ArticleTopic.article_id), col(ArticleTopic.is_primary), Topic)
+        .join(Topic, col(Topic.id) == col(ArticleTopic.topic_id))
+        .where(col(ArticleTopic.article_id).in_(bindparam("ids", expanding=True)))
+        .order_by(col(ArticleTopic.article_id), col(ArticleTopic.position))
     )
 
 
 @cache
-def _quotes_statement() -> Any:
+def _quotes_statement() -> Select[Quote, Expert]:
     return (
         select(Quote, Expert)
-        .join(Expert, Expert.id == Quote.expert_id)
-        .where(Quote.article_id.in_(bindparam("ids", expanding=True)))
-        .order_by(Quote.article_id, Quote.position)
+        .join(Expert, col(Expert.id) == col(Quote.expert_id))
+        .where(col(Quote.article_id).in_(bindparam("ids", expanding=True)))
+        .order_by(col(Quote.article_id), col(Quote.position))
     )
 
 
 @cache
-def _references_statement() -> Any:
+def _references_statement() -> Select[Reference]:
     return (
         select(Reference)
-        .where(Reference.article_id.in_(bindparam("ids", expanding=True)))
-        .order_by(Reference.article_id, Reference.position)
+        .where(col(Reference.article_id).in_(bindparam("ids", expanding=True)))
+        .order_by(col(Reference.article_id), col(Reference.position))
     )
 
 
@@ -94,7 +106,11 @@ class ArticleText(NamedTuple):
     sections: list[dict[str, Any]]
 
 
-_TEXT = (Article.body_markdown, Article.body_html, Article.body_text, Article.sections)
+# As the ORM's attributes (what `defer` takes and `inspect` names), which they are at runtime.
+_TEXT = cast(
+    tuple[QueryableAttribute[Any], ...],
+    (Article.body_markdown, Article.body_html, Article.body_text, Article.sections),
+)
 
 
 def without_text() -> list[Any]:
@@ -110,15 +126,15 @@ def has_text(article: Article) -> bool:
 
 async def article_texts(*, session: AsyncSession, ids: Sequence[int]) -> dict[int, ArticleText]:
     """The text of each article in `ids` (whatever its status: its row was already allowed)."""
-    rows = await session.execute(select(Article.id, *_TEXT).where(Article.id.in_(ids)))
-    return {row[0]: ArticleText(*row[1:]) for row in rows}
+    rows = await session.execute(select(col(Article.id), *_TEXT).where(col(Article.id).in_(ids)))
+    return {id_: ArticleText(*text) for id_, *text in rows}
 
 
 async def rows_by(
     *, session: AsyncSession, table: type[Any], column: str, keys: Sequence[Any]
 ) -> dict[Any, Any]:
     """Topics or experts whose `column` (id or slug) is in keys."""
-    attribute = getattr(table, column)
+    attribute = col(getattr(table, column))
     rows = await session.execute(select(table).where(attribute.in_(keys)))
     return {getattr(r, column): r for r in rows.scalars()}
 
@@ -159,30 +175,30 @@ async def references_of_articles(
 def _topics_and_references_statement() -> Any:
     """Both lists in one statement: a union of (article, kind, position, topic or reference
     id), each joined to its row. Built once."""
-    ids = bindparam("ids", expanding=True)
+    ids: BindParameter[int] = bindparam("ids", expanding=True)
     both = union_all(
         select(
-            ArticleTopic.article_id.label("article_id"),
+            col(ArticleTopic.article_id).label("article_id"),
             literal(0).label("kind"),
-            ArticleTopic.position.label("position"),
-            ArticleTopic.is_primary.label("is_primary"),
-            ArticleTopic.topic_id.label("topic_id"),
+            col(ArticleTopic.position).label("position"),
+            col(ArticleTopic.is_primary).label("is_primary"),
+            col(ArticleTopic.topic_id).label("topic_id"),
             null().label("reference_id"),
-        ).where(ArticleTopic.article_id.in_(ids)),
+        ).where(col(ArticleTopic.article_id).in_(ids)),
         select(
-            Reference.article_id,
+            col(Reference.article_id),
             literal(1),
-            Reference.position,
+            col(Reference.position),
             literal(False),
             null(),
-            Reference.id,
-        ).where(Reference.article_id.in_(ids)),
+            col(Reference.id),
+        ).where(col(Reference.article_id).in_(ids)),
     ).subquery()
     return (
         select(both.c.article_id, both.c.is_primary, Topic, Reference)
         .select_from(both)
-        .outerjoin(Topic, Topic.id == both.c.topic_id)
-        .outerjoin(Reference, Reference.id == both.c.reference_id)
+        .outerjoin(Topic, col(Topic.id) == both.c.topic_id)
+        .outerjoin(Reference, col(Reference.id) == both.c.reference_id)
         .order_by(both.c.article_id, both.c.kind, both.c.position)
     )
 
@@ -216,14 +232,14 @@ class Related:
 @cache
 def _related_statement() -> Any:
     """Built once (with its aliases and window): building it took longer than running it."""
-    ids = bindparam("ids", expanding=True)
-    mine = ArticleTopic.__table__.alias("mine")
-    other = ArticleTopic.__table__.alias("other")
+    ids: BindParameter[int] = bindparam("ids", expanding=True)
+    mine = core_table(ArticleTopic).alias("mine")
+    other = core_table(ArticleTopic).alias("other")
     curated_target = (
-        select(RelatedLink.id)
+        select(col(RelatedLink.id))
         .where(
-            RelatedLink.article_id == mine.c.article_id,
-            RelatedLink.target_article_id == other.c.article_id,
+            col(RelatedLink.article_id) == mine.c.article_id,
+            col(RelatedLink.target_article_id) == other.c.article_id,
         )
         .exists()
     )
@@ -234,7 +250,11 @@ def _related_statement() -> Any:
             func.row_number()
             .over(
                 partition_by=mine.c.article_id,
-                order_by=(func.count().desc(), Article.published_at.desc(), Article.id.desc()),
+                order_by=(
+                    func.count().desc(),
+                    col(Article.published_at).desc(),
+                    col(Article.id).desc(),
+                ),
             )
             .label("rank"),
         )
@@ -242,22 +262,22 @@ def _related_statement() -> Any:
             other,
             and_(other.c.topic_id == mine.c.topic_id, other.c.article_id != mine.c.article_id),
         )
-        .join(Article, and_(Article.id == other.c.article_id, published()))
+        .join(Article, and_(col(Article.id) == other.c.article_id, published()))
         .where(mine.c.article_id.in_(ids), ~curated_target)
-        .group_by(mine.c.article_id, other.c.article_id, Article.published_at, Article.id)
+        .group_by(mine.c.article_id, other.c.article_id, col(Article.published_at), col(Article.id))
         .subquery()
     )
-    curated = select(
-        RelatedLink.article_id.label("source_id"),
+    curated: Select[*tuple[Any, ...]] = select(
+        col(RelatedLink.article_id).label("source_id"),
         literal(0).label("tier"),
-        RelatedLink.position.label("rank"),
-        RelatedLink.id.label("link_id"),
-        RelatedLink.target_article_id.label("target_id"),
-        RelatedLink.url.label("url"),
-        RelatedLink.title.label("title"),
-        RelatedLink.label.label("label"),
-        RelatedLink.excerpt.label("excerpt"),
-    ).where(RelatedLink.article_id.in_(ids))
+        col(RelatedLink.position).label("rank"),
+        col(RelatedLink.id).label("link_id"),
+        col(RelatedLink.target_article_id).label("target_id"),
+        col(RelatedLink.url).label("url"),
+        col(RelatedLink.title).label("title"),
+        col(RelatedLink.label).label("label"),
+        col(RelatedLink.excerpt).label("excerpt"),
+    ).where(col(RelatedLink.article_id).in_(ids))
     candidates = select(
         ranked.c.source_id,
         literal(1),
@@ -273,7 +293,7 @@ def _related_statement() -> Any:
     # The articles shown come in the same statement (without their text), published only.
     return (
         select(both, Article)
-        .outerjoin(Article, and_(Article.id == both.c.target_id, published()))
+        .outerjoin(Article, and_(col(Article.id) == both.c.target_id, published()))
         .options(*without_text())
         .order_by(both.c.source_id, both.c.tier, both.c.rank)
     )
@@ -303,24 +323,24 @@ async def quotes_of_experts(
     *, session: AsyncSession, expert_ids: Sequence[int], limit: int
 ) -> dict[int, list[Quote]]:
     """Each expert's latest `limit` quotes in published articles, newest article first."""
-    newest_first = (Article.published_at.desc(), Article.id.desc(), Quote.position)
+    newest_first = (col(Article.published_at).desc(), col(Article.id).desc(), col(Quote.position))
     ranked = (
         select(
-            Quote.id,
+            col(Quote.id),
             func.row_number()
-            .over(partition_by=Quote.expert_id, order_by=newest_first)
+            .over(partition_by=col(Quote.expert_id), order_by=newest_first)
             .label("rank"),
         )
-        .join(Article, Article.id == Quote.article_id)
-        .where(Quote.expert_id.in_(expert_ids), published())
+        .join(Article, col(Article.id) == col(Quote.article_id))
+        .where(col(Quote.expert_id).in_(expert_ids), published())
         .subquery()
     )
     rows = await session.execute(
         select(Quote)
-        .join(ranked, ranked.c.id == Quote.id)
-        .join(Article, Article.id == Quote.article_id)
+        .join(ranked, ranked.c.id == col(Quote.id))
+        .join(Article, col(Article.id) == col(Quote.article_id))
         .where(ranked.c.rank <= limit)
-        .order_by(Quote.expert_id, *newest_first)
+        .order_by(col(Quote.expert_id), *newest_first)
     )
     out: dict[int, list[Quote]] = defaultdict(list)
     for quote in rows.scalars():
@@ -334,10 +354,10 @@ async def quotes_by_ids(
     """Quotes by id, only those in articles in `statuses` (published)."""
     rows = await session.execute(
         select(Quote)
-        .join(Article, Article.id == Quote.article_id)
-        .where(Quote.id.in_(ids), visible(statuses))
+        .join(Article, col(Article.id) == col(Quote.article_id))
+        .where(col(Quote.id).in_(ids), visible(statuses))
     )
-    return {quote.id: quote for quote in rows.scalars()}
+    return {quote.id: quote for quote in rows.scalars() if quote.id is not None}
 
 
 async def revisions_of_articles(
@@ -346,22 +366,22 @@ async def revisions_of_articles(
     """Each article's latest `limit` revisions, newest first (one statement)."""
     ranked = (
         select(
-            ArticleRevision.id,
+            col(ArticleRevision.id),
             func.row_number()
             .over(
-                partition_by=ArticleRevision.article_id,
-                order_by=ArticleRevision.version.desc(),
+                partition_by=col(ArticleRevision.article_id),
+                order_by=col(ArticleRevision.version).desc(),
             )
             .label("rank"),
         )
-        .where(ArticleRevision.article_id.in_(article_ids))
+        .where(col(ArticleRevision.article_id).in_(article_ids))
         .subquery()
     )
     rows = await session.execute(
         select(ArticleRevision)
-        .join(ranked, ranked.c.id == ArticleRevision.id)
+        .join(ranked, ranked.c.id == col(ArticleRevision.id))
         .where(ranked.c.rank <= limit)
-        .order_by(ArticleRevision.article_id, ArticleRevision.version.desc())
+        .order_by(col(ArticleRevision.article_id), col(ArticleRevision.version).desc())
     )
     out: dict[int, list[ArticleRevision]] = defaultdict(list)
     for revision in rows.scalars():

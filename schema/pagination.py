@@ -143,7 +143,7 @@ async def keyset_page(
     count = None
     if page.count:
         count = rows[0][-1] if rows else (await session.execute(count_of)).scalar_one()
-    kept = rows[:size]
+    kept = list(rows[:size])
     if backward:
         kept.reverse()
     width = len(columns)

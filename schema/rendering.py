@@ -150,7 +150,8 @@ class _RawText:
 
     def visible(self, html_fragment: str) -> str:
         """The part of a raw-HTML fragment outside script/style, updating the state."""
-        out, rest = [], html_fragment
+        out: list[str] = []
+        rest = html_fragment
         while rest:
             if self.inside:
                 close = _RAW_TEXT_CLOSE.search(rest)

@@ -9,6 +9,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import (
+    ColumnClause,
     ColumnElement,
     Float,
     Integer,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from schema.pagination import PageError
 from schema.tables import Article
@@ -52,13 +54,13 @@ class Search:
         """(id, score) of the newest RANK_WINDOW matching articles passing `filters`
         (`newest`: the key columns of that order), lower score = better match."""
         window = (
-            select(Article.id)
+            select(col(Article.id))
             .where(self.matches, *filters)
             .order_by(*(column.desc() for column in newest))
             .limit(literal_column(str(RANK_WINDOW)))  # literal: see the probe's LIMIT
         )
         if self._dialect == "sqlite":
-            index = literal_column("article_search")
+            index: ColumnClause[Any] = literal_column("article_search")
             return (
                 select(
                     _FTS.c.rowid.label("id"),
@@ -74,15 +76,15 @@ class Search:
             )
         return (
             select(
-                Article.id.label("id"),
+                col(Article.id).label("id"),
                 (-func.ts_rank(_VECTOR, self._query, type_=Float)).label("score"),
             )
-            .where(Article.id.in_(window))
+            .where(col(Article.id).in_(window))
             .subquery("search")
         )
 
 
-_VECTOR = literal_column("article.search_vector")
+_VECTOR: ColumnClause[Any] = literal_column("article.search_vector")
 _FTS = table("article_search", column("rowid", Integer))  # SQLite's FTS5 index
 
 
@@ -103,7 +105,7 @@ def _probe(dense: int) -> Any:
     matched = _VECTOR.op("@@")(_parsed(bindparam("terms", type_=String)))
     # A literal LIMIT: as a parameter, the generic plan PostgreSQL settles on after five runs
     # could not know the limit is small, and read every article instead.
-    limited = select(Article.id).where(matched).limit(literal_column(str(dense)))
+    limited = select(col(Article.id)).where(matched).limit(literal_column(str(dense)))
     return select(func.count()).select_from(limited.subquery())
 
 
@@ -136,14 +138,14 @@ async def search(session: AsyncSession, query: str) -> Search:
         quoted[-1] += "*"
         terms = " ".join(quoted)
         found = text("SELECT rowid FROM article_search WHERE article_search MATCH :match")
-        matches = Article.id.in_(found.bindparams(match=terms).columns(rowid=Integer))
+        matches = col(Article.id).in_(found.bindparams(match=terms).columns(rowid=Integer))
         return Search(matches, dialect, terms)
     terms = " & ".join([*words[:-1], f"{words[-1]}:*"])  # words are \w+: nothing to escape
-    found = await session.execute(_probe(DENSE_MATCHES), {"terms": terms})
+    probed = await session.execute(_probe(DENSE_MATCHES), {"terms": terms})
     parsed = _parsed(terms)
     matched = _VECTOR.op("@@")(parsed)
-    if found.scalar_one() >= DENSE_MATCHES:
+    if probed.scalar_one() >= DENSE_MATCHES:
         return Search(matched, dialect, terms, parsed)
     # Few matches: collect them through the index first, then order and filter those.
-    ids = select(Article.id).where(matched).cte("search_matches").prefix_with("MATERIALIZED")
-    return Search(Article.id.in_(select(ids.c.id)), dialect, terms, parsed)
+    ids = select(col(Article.id)).where(matched).cte("search_matches").prefix_with("MATERIALIZED")
+    return Search(col(Article.id).in_(select(ids.c.id)), dialect, terms, parsed)

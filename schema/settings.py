@@ -71,7 +71,7 @@ def load_settings(kind: type[Settings] = Settings, *, database_url: str | None =
     """Settings of `kind` from the environment, with any explicit overrides; SettingsError
     if invalid, naming the variable."""
     try:
-        return kind(**({"database_url": database_url} if database_url else {}))
+        return kind(database_url=database_url) if database_url else kind()
     except ValidationError as exc:
         raise SettingsError("; ".join(map(_message, exc.errors(include_url=False)))) from None
 

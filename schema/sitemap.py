@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from schema.tables import Article, ArticleStatus, Expert, Topic
 
@@ -30,9 +31,9 @@ class Listed:
 
 def _listed(typename: str) -> Any:
     if typename == "Article":
-        return select(Article.slug, Article.updated_at).where(
-            Article.status == ArticleStatus.PUBLISHED,
-            Article.canonical_url.is_(None),  # type: ignore[union-attr]
+        return select(col(Article.slug), col(Article.updated_at)).where(
+            col(Article.status) == ArticleStatus.PUBLISHED,
+            col(Article.canonical_url).is_(None),
         )
     table: Any = Topic if typename == "Topic" else Expert
     return select(table.slug, table.updated_at)

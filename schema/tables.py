@@ -77,6 +77,15 @@ def _check_in(column: str, enum: type[StrEnum]) -> str:
     return f"{column} IN ({', '.join(repr(m.value) for m in enum)})"
 
 
+def core_table(model: type[SQLModel]) -> sa.Table:
+    """The Core table of a table model (its `__table__`, which SQLModel sets but does not
+    declare to type checkers), for statements that skip the ORM: bulk inserts and updates,
+    a table joined to itself under aliases."""
+    table = sa.inspect(model).local_table
+    assert isinstance(table, sa.Table), model
+    return table
+
+
 # --- Experts ---------------------------------------------------------------------------------
 
 

@@ -112,7 +112,8 @@ def _topic_problems(topics: Sequence[TopicInput], known: Known) -> list[Problem]
                 )
             )
             continue
-        seen, node = {topic.slug}, topic.parent
+        seen = {topic.slug}
+        node: str | None = topic.parent
         while node is not None and node not in seen:
             seen.add(node)
             node = parents.get(node)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement
+from sqlmodel import col
 
 from schema.tables import Article, ArticleStatus
 
@@ -11,10 +12,10 @@ Statuses = frozenset[ArticleStatus]
 
 
 def published() -> ColumnElement[bool]:
-    return Article.status == ArticleStatus.PUBLISHED
+    return col(Article.status) == ArticleStatus.PUBLISHED
 
 
 def visible(statuses: Statuses) -> ColumnElement[bool]:
     if statuses == PUBLISHED_ONLY:
         return published()
-    return Article.status.in_(sorted(statuses))
+    return col(Article.status).in_(sorted(statuses))
