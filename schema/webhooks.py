@@ -1,26 +1,30 @@
-"""Webhooks: who hears of which public changes, and the deliveries that tell them.
+"""Webhooks: who hears of which public changes, and the fan-out that tells them.
 
-Deliveries are rows. The fan-out turns outbox changes (schema/changes.py) into one delivery
-per matching webhook, in the transaction that moves its cursor (`outbox_cursor`), so each
-change is fanned out exactly once, whenever a server next runs. Senders claim due rows for
-a lease, so a sender that dies mid-attempt leaves its rows to be sent again: at least once,
-always the same message id and the same body bytes. Nothing here speaks HTTP (api/webhooks
-does); the body is built by the caller's `payload` function.
+The fan-out turns outbox changes (schema/changes.py) into one delivery per matching webhook
+(schema/deliveries.py sends them), in the transaction that moves its cursor
+(`outbox_cursor`), so each change is fanned out exactly once, whenever a server next runs.
+Nothing here speaks HTTP (api/webhooks does); the body is built by the caller's `payload`
+function.
 """
 
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import secrets
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 
-from sqlalchemy import Select, delete, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlmodel import col
 
-from schema.db import is_sqlite, open_session
+# Claim, claim, finish, retry_delay and SCHEDULE_S are named here too, where
+# tests/api/test_webhooks*.py still look for them: the delivery queue is schema/deliveries.py.
+from schema.deliveries import SCHEDULE_S as SCHEDULE_S
+from schema.deliveries import Claim as Claim
+from schema.deliveries import claim as claim
+from schema.deliveries import finish as finish
+from schema.deliveries import new_message_id, short_write
+from schema.deliveries import retry_delay as retry_delay
 from schema.tables import (
     Change,
     ChangeAction,
@@ -29,10 +33,13 @@ from schema.tables import (
     OutboxCursor,
     Webhook,
     WebhookDelivery,
+    core_table,
     utcnow,
 )
 
 CURSOR = "webhooks"  # the fan-out's row in outbox_cursor
+# Written with the Core statements, skipping the ORM: a bulk insert, an update by key.
+_CURSOR, _DELIVERY = core_table(OutboxCursor), core_table(WebhookDelivery)
 
 # Every event a webhook may subscribe to: public changes only (a new article is a draft
 # until it is published, so there is no article.created).
@@ -50,12 +57,6 @@ EVENTS: tuple[str, ...] = (
 KINDS = ("article", "topic", "expert")
 MAX_EVENTS_TEXT = 1000
 MAX_DESCRIPTION = 200
-MAX_LIST = 1000
-
-# Standard Webhooks' schedule: the delay before each attempt (the first at once), about
-# 27.5 hours in all; after the last one fails, the delivery has failed.
-SCHEDULE_S: tuple[float, ...] = (0, 5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 10 * 3600)
-MAX_ERROR = 500
 
 
 class WebhookProblem(ValueError):
@@ -94,20 +95,9 @@ def matches(patterns: Sequence[str], event: str) -> bool:
     return any(p in ("*", event, f"{kind}.*") for p in patterns)
 
 
-def retry_delay(attempts: int, scale: float = 1.0) -> float | None:
-    """Seconds until the next attempt after `attempts` failed ones (None: give up)."""
-    if attempts >= len(SCHEDULE_S):
-        return None
-    return SCHEDULE_S[attempts] * scale
-
-
 def new_secret() -> str:
     """A signing secret: `whsec_` and 32 random bytes in base64 (Standard Webhooks)."""
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-
-
-def new_message_id() -> str:
-    return "msg_" + secrets.token_hex(12)
 
 
 # --- Webhooks ---------------------------------------------------------------------------------
@@ -122,12 +112,12 @@ async def add_webhook(
     `since_change_id` committing after the webhook does."""
     if description is not None and len(description) > MAX_DESCRIPTION:
         raise WebhookProblem(f"--description: at most {MAX_DESCRIPTION} characters")
-    newest = (await session.execute(select(func.max(Change.id)))).scalar() or 0
-    if (await session.execute(select(Webhook.id).limit(1))).first() is None:
+    newest = (await session.execute(select(func.max(col(Change.id))))).scalar() or 0
+    if (await session.execute(select(col(Webhook.id)).limit(1))).first() is None:
         # The fan-out skips its work while there are no webhooks: it starts from here.
         await session.execute(
-            update(OutboxCursor.__table__)
-            .where(OutboxCursor.name == CURSOR, OutboxCursor.change_id < newest)
+            update(_CURSOR)
+            .where(col(OutboxCursor.name) == CURSOR, col(OutboxCursor.change_id) < newest)
             .values(change_id=newest)
         )
     webhook = Webhook(
@@ -143,7 +133,7 @@ async def add_webhook(
 
 
 async def list_webhooks(session: AsyncSession) -> list[Webhook]:
-    return list((await session.execute(select(Webhook).order_by(Webhook.id))).scalars())
+    return list((await session.execute(select(Webhook).order_by(col(Webhook.id)))).scalars())
 
 
 async def remove_webhook(session: AsyncSession, webhook_id: int) -> Webhook:
@@ -156,64 +146,13 @@ async def remove_webhook(session: AsyncSession, webhook_id: int) -> Webhook:
     return webhook
 
 
-# --- Deliveries -------------------------------------------------------------------------------
-
-
-async def list_deliveries(
-    session: AsyncSession,
-    *,
-    webhook_id: int | None = None,
-    status: DeliveryStatus | None = None,
-    limit: int = 20,
-) -> list[WebhookDelivery]:
-    """The newest deliveries first (the delivery log)."""
-    if not 1 <= limit <= MAX_LIST:
-        raise WebhookProblem(f"--limit: between 1 and {MAX_LIST}")
-    statement = select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(limit)  # type: ignore[union-attr]
-    if webhook_id is not None:
-        statement = statement.where(WebhookDelivery.webhook_id == webhook_id)
-    if status is not None:
-        statement = statement.where(WebhookDelivery.status == status.value)
-    return list((await session.execute(statement)).scalars())
-
-
-async def replay_delivery(
-    session: AsyncSession, delivery_id: int, now: dt.datetime | None = None
-) -> WebhookDelivery:
-    """Send a delivery again, now: the same message (id and body), one more attempt (if it
-    fails, it is retried only while the schedule has attempts left). Refused while an
-    attempt is under way (it would be sent twice at once)."""
-    now = now or utcnow()
-    # Locked: a sender claiming it meanwhile waits, or has claimed it and we see its lease.
-    delivery = await session.get(WebhookDelivery, delivery_id, with_for_update=True)
-    if delivery is None:
-        raise WebhookProblem(f"no delivery has id {delivery_id}")
-    leased = delivery.leased_until
-    if delivery.status == DeliveryStatus.PENDING and leased is not None and leased > now:
-        raise WebhookProblem(
-            f"delivery {delivery_id} is being sent now (an attempt is under way until "
-            f"{leased:%Y-%m-%d %H:%M:%S} UTC at the latest): replay it once that attempt "
-            "is logged, if it still needs to be"
-        )
-    delivery.status = DeliveryStatus.PENDING
-    delivery.next_attempt_at = now
-    await session.flush()
-    return delivery
-
-
-@asynccontextmanager
-async def _short_write(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
-    """A short writing transaction that never waits for content writers on PostgreSQL
-    (row locks are enough there); SQLite has one writer at a time, so it takes that lock."""
-    async with open_session(engine, write=is_sqlite(engine)) as session:
-        yield session
-
+# --- The fan-out ------------------------------------------------------------------------------
 
 _BEHIND = select(
-    OutboxCursor.change_id,
-    select(func.max(Change.id)).scalar_subquery(),
-    select(Webhook.id).limit(1).scalar_subquery(),
-).where(OutboxCursor.name == CURSOR)
+    col(OutboxCursor.change_id),
+    select(func.max(col(Change.id))).scalar_subquery(),
+    select(col(Webhook.id)).limit(1).scalar_subquery(),
+).where(col(OutboxCursor.name) == CURSOR)
 
 
 async def fan_out(
@@ -228,11 +167,11 @@ async def fan_out(
         position = (await connection.execute(_BEHIND)).first()
     if position is not None and ((position[1] or 0) <= position[0] or position[2] is None):
         return 0
-    async with _short_write(engine) as session:
+    async with short_write(engine) as session:
         cursor = (
             await session.execute(
                 select(OutboxCursor)
-                .where(OutboxCursor.name == CURSOR)
+                .where(col(OutboxCursor.name) == CURSOR)
                 .with_for_update(skip_locked=True)
             )
         ).scalar_one_or_none()
@@ -251,8 +190,8 @@ async def fan_out(
             (
                 await session.execute(
                     select(Change)
-                    .where(Change.id > cursor.change_id)  # type: ignore[operator]
-                    .order_by(Change.id)  # type: ignore[arg-type]
+                    .where(col(Change.id) > cursor.change_id)
+                    .order_by(col(Change.id))
                     .limit(batch)
                 )
             ).scalars()
@@ -261,14 +200,15 @@ async def fan_out(
             return 0
         webhooks = await list_webhooks(session)
         now = utcnow()
-        rows = []
+        rows: list[dict[str, object]] = []
         for change in changes:
+            assert change.id is not None  # read from the table
             if not change.public:
                 continue
             event = event_type(change.entity, change.action)
             told = [
                 w for w in webhooks if w.since_change_id < change.id and matches(w.events, event)
-            ]  # type: ignore[operator]
+            ]
             body = payload(change) if told else ""
             rows += [
                 {
@@ -285,165 +225,8 @@ async def fan_out(
                 for w in told
             ]
         for start in range(0, len(rows), 1000):
-            await session.execute(insert(WebhookDelivery.__table__), rows[start : start + 1000])
-        cursor.change_id = int(changes[-1].id)  # type: ignore[arg-type]
+            await session.execute(insert(_DELIVERY), rows[start : start + 1000])
+        last = changes[-1].id
+        assert last is not None  # read from the table
+        cursor.change_id = last
         return len(changes)
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A delivery claimed for one attempt, with what sending it needs."""
-
-    id: int
-    message_id: str
-    body: str
-    attempt: int  # this attempt's number, from 1
-    url: str
-    secret: str
-
-
-def _claimable(now: dt.datetime, per_webhook: int) -> Select[tuple[int]]:
-    """The ids of due deliveries, taking at most `per_webhook` attempts under way to each
-    webhook (counting those in flight, anywhere), fairly: each webhook's first due one,
-    then each one's second, and so on, the longest due first among equals. A hung
-    endpoint holds a few sending slots, never all of them."""
-    pending = WebhookDelivery.status == DeliveryStatus.PENDING.value
-    in_flight = (
-        select(WebhookDelivery.webhook_id, func.count().label("n"))
-        .where(pending, WebhookDelivery.leased_until > now)  # type: ignore[operator]
-        .group_by(WebhookDelivery.webhook_id)
-        .subquery()
-    )
-    turn = func.row_number().over(
-        partition_by=WebhookDelivery.webhook_id,
-        order_by=(WebhookDelivery.next_attempt_at, WebhookDelivery.id),
-    )
-    due = (
-        select(
-            WebhookDelivery.id,
-            WebhookDelivery.next_attempt_at,
-            (turn + func.coalesce(in_flight.c.n, 0)).label("load"),
-        )
-        .outerjoin(in_flight, in_flight.c.webhook_id == WebhookDelivery.webhook_id)
-        .where(pending, WebhookDelivery.next_attempt_at <= now)  # type: ignore[operator]
-        .subquery()
-    )
-    return (
-        select(due.c.id)
-        .where(due.c.load <= per_webhook)
-        .order_by(due.c.load, due.c.next_attempt_at, due.c.id)
-    )
-
-
-async def claim(
-    engine: AsyncEngine,
-    *,
-    limit: int,
-    lease_s: float,
-    per_webhook: int = 2,
-    now: dt.datetime | None = None,
-) -> list[Claim]:
-    """Up to `limit` due deliveries, each held for `lease_s` (then due again, should this
-    sender die before it says how the attempt went), at most `per_webhook` under way to one
-    webhook. Safe across processes: PostgreSQL skips rows another claimer holds (and any it
-    has just claimed); SQLite claims in one writer's transaction."""
-    now = now or utcnow()
-    claimable = _claimable(now, per_webhook)
-    async with engine.connect() as connection:  # an idle poll writes nothing
-        if not (await connection.execute(claimable.limit(1))).first():
-            return []
-    async with _short_write(engine) as session:
-        # Locked, and checked again on the row as it is then: one another sender has just
-        # claimed is due no longer.
-        ids = list(
-            (
-                await session.execute(
-                    select(WebhookDelivery.id)
-                    .where(
-                        WebhookDelivery.id.in_(claimable.limit(limit).scalar_subquery()),  # type: ignore[union-attr]
-                        WebhookDelivery.status == DeliveryStatus.PENDING.value,
-                        WebhookDelivery.next_attempt_at <= now,  # type: ignore[operator]
-                    )
-                    .with_for_update(skip_locked=True)
-                )
-            ).scalars()
-        )
-        if not ids:
-            return []
-        until = now + dt.timedelta(seconds=lease_s)
-        await session.execute(
-            update(WebhookDelivery.__table__)
-            .where(WebhookDelivery.id.in_(ids))  # type: ignore[union-attr]
-            .values(
-                attempts=WebhookDelivery.attempts + 1,
-                last_attempt_at=now,
-                next_attempt_at=until,
-                leased_until=until,
-            )
-        )
-        rows = await session.execute(
-            select(
-                WebhookDelivery.id,
-                WebhookDelivery.message_id,
-                WebhookDelivery.body,
-                WebhookDelivery.attempts,
-                Webhook.url,
-                Webhook.secret,
-            )
-            .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)  # type: ignore[arg-type]
-            .where(WebhookDelivery.id.in_(ids))  # type: ignore[union-attr]
-            .order_by(WebhookDelivery.id)  # type: ignore[arg-type]
-        )
-        return [Claim(*row) for row in rows]
-
-
-async def finish(
-    engine: AsyncEngine,
-    attempt: Claim,
-    *,
-    delivered: bool,
-    status_code: int | None,
-    error: str | None,
-    retry_in: float | None,
-    now: dt.datetime | None = None,
-) -> None:
-    """Log how an attempt went: delivered, due again in `retry_in` seconds, or (None)
-    failed for good. Ignored if the delivery was claimed again meanwhile."""
-    now = now or utcnow()
-    values: dict[str, object] = {
-        "leased_until": None,
-        "last_status_code": status_code,
-        "last_error": error[:MAX_ERROR] if error else None,
-    }
-    if delivered:
-        values |= {"status": DeliveryStatus.DELIVERED.value, "delivered_at": now}
-        values["next_attempt_at"] = None
-    elif retry_in is None:
-        values |= {"status": DeliveryStatus.FAILED.value, "next_attempt_at": None}
-    else:
-        values["next_attempt_at"] = now + dt.timedelta(seconds=retry_in)
-    async with _short_write(engine) as session:
-        await session.execute(
-            update(WebhookDelivery.__table__)
-            .where(
-                WebhookDelivery.id == attempt.id,
-                WebhookDelivery.attempts == attempt.attempt,
-            )
-            .values(**values)
-        )
-
-
-async def prune(engine: AsyncEngine, *, before: dt.datetime) -> int:
-    """Drop the log of deliveries made before `before` that are done (delivered or failed);
-    how many went. Pending ones stay, however old."""
-    done = [DeliveryStatus.DELIVERED.value, DeliveryStatus.FAILED.value]
-    old = (
-        WebhookDelivery.status.in_(done),  # type: ignore[attr-defined]
-        WebhookDelivery.created_at < before,  # type: ignore[operator]
-    )
-    async with engine.connect() as connection:  # nothing to drop: nothing written
-        if not (await connection.execute(select(WebhookDelivery.id).where(*old).limit(1))).first():
-            return 0
-    async with _short_write(engine) as session:
-        result = await session.execute(delete(WebhookDelivery.__table__).where(*old))
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]

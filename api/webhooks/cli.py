@@ -1,5 +1,6 @@
 """`healthcontent webhooks add|list|remove|deliveries|replay`: parses and prints; the work
-is schema/webhooks.py's (and the URL check api/webhooks/addresses.py's)."""
+is schema/webhooks.py's and schema/deliveries.py's (and the URL check
+api/webhooks/addresses.py's)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.settings import ApiSettings
 from api.webhooks.addresses import Refused, check_url
-from schema import webhooks
+from schema import deliveries, webhooks
 from schema.db import create_engine, open_session
 from schema.settings import load_settings
 from schema.tables import DeliveryStatus, WebhookDelivery
@@ -100,10 +101,10 @@ async def _run(args: argparse.Namespace, settings: ApiSettings) -> int:
             if args.webhooks_command == "deliveries":
                 return await _deliveries(engine, args)
             async with open_session(engine, write=True) as session:
-                delivery = await webhooks.replay_delivery(session, args.id)
+                delivery = await deliveries.replay_delivery(session, args.id)
             print(f"Delivery {delivery.id} ({delivery.message_id}) will be sent again now.")
             return 0
-        except (webhooks.WebhookProblem, Refused) as exc:
+        except (webhooks.WebhookProblem, deliveries.DeliveryProblem, Refused) as exc:
             print(f"{PROGRAM}: {exc}", file=sys.stderr)
             return 1
     finally:
@@ -146,7 +147,7 @@ def _when(row: WebhookDelivery) -> str:
 async def _deliveries(engine: AsyncEngine, args: argparse.Namespace) -> int:
     status = DeliveryStatus(args.status) if args.status else None
     async with open_session(engine) as session:
-        rows = await webhooks.list_deliveries(
+        rows = await deliveries.list_deliveries(
             session, webhook_id=args.webhook, status=status, limit=args.limit
         )
     print(

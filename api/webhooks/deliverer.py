@@ -22,8 +22,9 @@ from api.settings import ApiSettings
 from api.site_urls import page_url
 from api.webhooks import signing
 from api.webhooks.sender import BadResponse, Refused, longest_s, post
+from schema.deliveries import Claim, claim, finish, prune, retry_delay
 from schema.tables import Change, utcnow
-from schema.webhooks import Claim, claim, event_type, fan_out, finish, prune, retry_delay
+from schema.webhooks import event_type, fan_out
 
 log = logging.getLogger("healthcontent.webhooks")
 
