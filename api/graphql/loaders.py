@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from graphene.utils.dataloader import DataLoader
+from graphql import GraphQLResolveInfo
 
-from schema import lookups
-from schema.tables import ArticleStatus, Expert, Topic
+from schema import lookups, tables
 
-ALL = frozenset(ArticleStatus)
+ALL = frozenset(tables.ArticleStatus)
 MAX_REVISIONS = 100  # the most `article.revisions` gives at once
 
 
@@ -23,11 +23,24 @@ class SessionSource(Protocol):
 
 
 Fetch = Callable[[Any, Sequence[Any]], Awaitable[dict[Any, Any]]]
+K = TypeVar("K")
+V = TypeVar("V")
+# A stored row's id, as its row types it: SQLModel types primary keys `int | None` (None only
+# before the row is inserted); every row a key is taken from has one.
+RowId = int | None
 
 
-class _Loader(DataLoader):  # type: ignore[misc]
+class _Loader(DataLoader, Generic[K, V]):
     """Runs `fetch(session, keys)` as a read of the request (its session, lent to one task at
     a time); answers in key order."""
+
+    if TYPE_CHECKING:  # graphene's DataLoader is untyped: what ours load, for mypy only
+
+        def load(self, key: K) -> asyncio.Future[V]: ...
+
+        def load_many(self, keys: Sequence[K]) -> asyncio.Future[list[V]]: ...
+
+        def prime(self, key: K, value: V) -> _Loader[K, V]: ...
 
     def __init__(self, context: SessionSource, fetch: Fetch, default: Any = None) -> None:
         super().__init__()
@@ -49,60 +62,66 @@ class Loaders:
     def __init__(self, context: SessionSource) -> None:
         self._context = context
 
-        def loader(fetch: Fetch, default: Any = None) -> _Loader:
+        def loader(fetch: Fetch, default: Any = None) -> _Loader[Any, Any]:
             return _Loader(context, fetch, default)
 
         # Articles in any status: only behind a preview-scope check, or for something (a
         # quote, a payload) reached through an article the caller may already see.
-        self.any_article_by_id = loader(
+        self.any_article_by_id: _Loader[RowId, tables.Article | None] = loader(
             lambda s, k: lookups.articles_by(session=s, column="id", keys=k, statuses=ALL)
         )
-        self.any_article_by_slug = _PrimingLoader(
+        self.any_article_by_slug: _Loader[str, tables.Article | None] = _PrimingLoader(
             context,
             lambda s, k: lookups.articles_by(session=s, column="slug", keys=k, statuses=ALL),
             [self.any_article_by_id],
         )
         # Published articles: what every public path (lookups, related posts) shows. What
         # they find is also an article "in any status".
-        self.article_by_id = _PrimingLoader(
+        self.article_by_id: _Loader[RowId, tables.Article | None] = _PrimingLoader(
             context,
             lambda s, k: lookups.articles_by(session=s, column="id", keys=k),
             [self.any_article_by_id],
         )
-        self.article_by_slug = _PrimingLoader(
+        self.article_by_slug: _Loader[str, tables.Article | None] = _PrimingLoader(
             context,
             lambda s, k: lookups.articles_by(session=s, column="slug", keys=k),
             [self.article_by_id, self.any_article_by_id],
         )
-        self.article_text_by_id = loader(lambda s, k: lookups.article_texts(session=s, ids=k))
-        self.topic_by_id = loader(
-            lambda s, k: lookups.rows_by(session=s, table=Topic, column="id", keys=k)
+        self.article_text_by_id: _Loader[RowId, lookups.ArticleText | None] = loader(
+            lambda s, k: lookups.article_texts(session=s, ids=k)
         )
-        self.topic_by_slug = loader(
-            lambda s, k: lookups.rows_by(session=s, table=Topic, column="slug", keys=k)
+        self.topic_by_id: _Loader[RowId, tables.Topic | None] = loader(
+            lambda s, k: lookups.rows_by(session=s, table=tables.Topic, column="id", keys=k)
         )
-        self.expert_by_id = loader(
-            lambda s, k: lookups.rows_by(session=s, table=Expert, column="id", keys=k)
+        self.topic_by_slug: _Loader[str, tables.Topic | None] = loader(
+            lambda s, k: lookups.rows_by(session=s, table=tables.Topic, column="slug", keys=k)
         )
-        self.expert_by_slug = loader(
-            lambda s, k: lookups.rows_by(session=s, table=Expert, column="slug", keys=k)
+        self.expert_by_id: _Loader[RowId, tables.Expert | None] = loader(
+            lambda s, k: lookups.rows_by(session=s, table=tables.Expert, column="id", keys=k)
         )
-        self.topics_by_article_id = loader(
+        self.expert_by_slug: _Loader[str, tables.Expert | None] = loader(
+            lambda s, k: lookups.rows_by(session=s, table=tables.Expert, column="slug", keys=k)
+        )
+        self.topics_by_article_id: _Loader[RowId, list[tuple[tables.Topic, bool]]] = loader(
             lambda s, k: lookups.topics_of_articles(session=s, article_ids=k), list
         )
-        self.references_by_article_id = loader(
+        self.references_by_article_id: _Loader[RowId, list[tables.Reference]] = loader(
             lambda s, k: lookups.references_of_articles(session=s, article_ids=k), list
         )
         # Keyed by (article id, how many): the batch ranks as many as the largest asks.
         self.related_by_article_id = _RelatedLoader(context, self)
         self.quotes_by_article_id = _QuotesLoader(context, self)
         # Keyed by (expert id, how many): the batch fetches as many as the largest asks.
-        self.quotes_by_expert_id = loader(_quotes_of_experts, list)
-        self.quote_by_id = loader(lambda s, k: lookups.quotes_by_ids(session=s, ids=k))
-        self.any_quote_by_id = loader(
+        self.quotes_by_expert_id: _Loader[tuple[RowId, int], list[tables.Quote]] = loader(
+            _quotes_of_experts, list
+        )
+        self.quote_by_id: _Loader[RowId, tables.Quote | None] = loader(
+            lambda s, k: lookups.quotes_by_ids(session=s, ids=k)
+        )
+        self.any_quote_by_id: _Loader[RowId, tables.Quote | None] = loader(
             lambda s, k: lookups.quotes_by_ids(session=s, ids=k, statuses=ALL)
         )
-        self.revisions_by_article_id = loader(
+        self.revisions_by_article_id: _Loader[RowId, list[tables.ArticleRevision]] = loader(
             lambda s, k: lookups.revisions_of_articles(
                 session=s, article_ids=k, limit=MAX_REVISIONS
             ),
@@ -130,10 +149,15 @@ async def _quotes_of_experts(
     return {(i, first): found.get(i, [])[:first] for i, first in keys}
 
 
-class _PrimingLoader(_Loader):
+class _PrimingLoader(_Loader[str | RowId, tables.Article | None]):
     """Rows found here also answer later lookups by id in the `by_id` loaders."""
 
-    def __init__(self, context: SessionSource, fetch: Fetch, by_id: list[_Loader]) -> None:
+    def __init__(
+        self,
+        context: SessionSource,
+        fetch: Fetch,
+        by_id: list[_Loader[RowId, tables.Article | None]],
+    ) -> None:
         super().__init__(context, fetch)
         self.by_id = by_id
 
@@ -146,7 +170,7 @@ class _PrimingLoader(_Loader):
         return results
 
 
-class _RelatedLoader(_Loader):
+class _RelatedLoader(_Loader[tuple[RowId, int], lookups.Related]):
     """Related posts come with the articles they show, which primes the article loaders."""
 
     def __init__(self, context: SessionSource, loaders: Loaders) -> None:
@@ -174,7 +198,7 @@ class _RelatedLoader(_Loader):
         return results
 
 
-class _QuotesLoader(_Loader):
+class _QuotesLoader(_Loader[RowId, list[tuple[tables.Quote, tables.Expert]]]):
     """Quotes come with their experts (a join), which primes the expert loader."""
 
     def __init__(self, context: SessionSource, loaders: Loaders) -> None:
@@ -202,3 +226,9 @@ def when_loaded(future: asyncio.Future[Any], then: Callable[[Any], Any]) -> Any:
         return then(await future)
 
     return later()
+
+
+def loaders_of(info: GraphQLResolveInfo) -> Loaders:
+    """The request's loaders (`info.context.loaders`, one set per request), typed."""
+    loaders: Loaders = info.context.loaders
+    return loaders

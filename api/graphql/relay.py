@@ -47,7 +47,9 @@ class Node(graphene.relay.Node):
         graphql_type = info.schema.get_type(type_name)
         graphene_type = getattr(graphql_type, "graphene_type", None)
         interfaces = getattr(getattr(graphene_type, "_meta", None), "interfaces", ())
-        if cls not in interfaces or (only_type and graphene_type is not only_type):
+        if graphene_type is None or cls not in interfaces:
+            return None
+        if only_type and graphene_type is not only_type:
             return None
         database_id = parse_id(raw_id)
         if database_id is None:
@@ -169,9 +171,9 @@ def connection_types(node: str, description: str) -> tuple[type[Any], type[Any]]
             "total_count": graphene.Int(
                 required=True, description="How many items the whole list has, all pages."
             ),
+            "Edge": edge,  # a class, not a field: graphene leaves it out of the type
         },
     )
-    conn.Edge = edge
     return edge, conn
 
 

@@ -6,21 +6,21 @@ from typing import Any
 
 from graphql import GraphQLResolveInfo
 
-from api.graphql.licensing import license_of
-from schema.tables import Article as ArticleRow
-from schema.tables import TopicKind
+from api.graphql.articles.licensing import license_of
+from api.graphql.loaders import loaders_of
+from schema import tables
 
 _SCHEMA_TYPES = {
-    TopicKind.CONDITION: "MedicalCondition",
-    TopicKind.SUPPLEMENT: "DietarySupplement",
-    TopicKind.SYMPTOM: "MedicalSignOrSymptom",
-    TopicKind.GENERAL: "Thing",
+    tables.TopicKind.CONDITION: "MedicalCondition",
+    tables.TopicKind.SUPPLEMENT: "DietarySupplement",
+    tables.TopicKind.SYMPTOM: "MedicalSignOrSymptom",
+    tables.TopicKind.GENERAL: "Thing",
 }
 
 
-async def json_ld(article: ArticleRow, url: str, info: GraphQLResolveInfo) -> dict[str, Any]:
+async def json_ld(article: tables.Article, url: str, info: GraphQLResolveInfo) -> dict[str, Any]:
     """The article as schema.org JSON-LD (MedicalWebPage), `url` its canonical address."""
-    loaders = info.context.loaders
+    loaders = loaders_of(info)
     data: dict[str, Any] = {
         "@context": "https://schema.org",
         "@type": "MedicalWebPage",
@@ -45,10 +45,11 @@ async def json_ld(article: ArticleRow, url: str, info: GraphQLResolveInfo) -> di
     topics = await loaders.topics_by_article_id.load(article.id)
     if topics:
         data["about"] = [
-            {"@type": _SCHEMA_TYPES[TopicKind(t.kind)], "name": t.name} for t, _ in topics
+            {"@type": _SCHEMA_TYPES[tables.TopicKind(t.kind)], "name": t.name} for t, _ in topics
         ]
     if article.reviewer_id is not None and article.reviewed_at is not None:
         reviewer = await loaders.expert_by_id.load(article.reviewer_id)
+        assert reviewer is not None  # deleting an expert clears `reviewer_id` (SET NULL)
         data["lastReviewed"] = article.reviewed_at.isoformat()
         data["reviewedBy"] = _person(reviewer)
     references = await loaders.references_by_article_id.load(article.id)
@@ -57,7 +58,7 @@ async def json_ld(article: ArticleRow, url: str, info: GraphQLResolveInfo) -> di
     return data
 
 
-def _person(expert: Any) -> dict[str, Any]:
+def _person(expert: tables.Expert) -> dict[str, Any]:
     person: dict[str, Any] = {"@type": "Person", "name": expert.name}
     if expert.honorific:
         person["honorificPrefix"] = expert.honorific
@@ -72,7 +73,7 @@ def _person(expert: Any) -> dict[str, Any]:
     return person
 
 
-def _citation(reference: Any) -> dict[str, Any]:
+def _citation(reference: tables.Reference) -> dict[str, Any]:
     citation: dict[str, Any] = {"@type": "CreativeWork", "name": reference.title}
     if reference.url:
         citation["url"] = reference.url

@@ -1,7 +1,5 @@
-"""The `changes` feed: the change outbox as a connection, for partners who poll instead of
-(or as well as) receiving webhooks. The same events, in commit order, so a poller that
-keeps its last `endCursor` catches up exactly: a change committed later never appears
-before one it has already read."""
+"""The `changes` feed's types: a change from the change outbox, what it changed, and the
+change connection."""
 
 from __future__ import annotations
 
@@ -11,12 +9,9 @@ import graphene
 from graphql import GraphQLResolveInfo
 from graphql_relay import to_global_id
 
-from api.graphql.relay import connection_types, paged
+from api.graphql.relay import connection_types
 from api.site_urls import page_url
-from schema.changes import change_page
-from schema.keys import Scope
-from schema.pagination import MAX_PAGE
-from schema.tables import Change as ChangeRow
+from schema import tables
 from schema.webhooks import EVENTS, event_type
 
 
@@ -40,15 +35,15 @@ class ChangedItem(graphene.ObjectType):
     )
 
     @staticmethod
-    def resolve_typename(row: ChangeRow, info: GraphQLResolveInfo) -> str:
+    def resolve_typename(row: tables.Change, info: GraphQLResolveInfo) -> str:
         return str(row.entity)
 
     @staticmethod
-    def resolve_id(row: ChangeRow, info: GraphQLResolveInfo) -> str:
+    def resolve_id(row: tables.Change, info: GraphQLResolveInfo) -> str:
         return to_global_id(str(row.entity), str(row.entity_id))
 
     @staticmethod
-    def resolve_url(row: ChangeRow, info: GraphQLResolveInfo) -> str:
+    def resolve_url(row: tables.Change, info: GraphQLResolveInfo) -> str:
         site_url = info.context.settings.site_url
         return row.canonical_url or page_url(site_url, str(row.entity), row.slug)
 
@@ -70,45 +65,18 @@ class Change(graphene.ObjectType):
     data = graphene.Field(ChangedItem, required=True, description="What changed.")
 
     @staticmethod
-    def resolve_type(row: ChangeRow, info: GraphQLResolveInfo) -> str:
+    def resolve_type(row: tables.Change, info: GraphQLResolveInfo) -> str:
         return event_type(row.entity, row.action)
 
     @staticmethod
-    def resolve_timestamp(row: ChangeRow, info: GraphQLResolveInfo) -> Any:
+    def resolve_timestamp(row: tables.Change, info: GraphQLResolveInfo) -> Any:
         return row.changed_at
 
     @staticmethod
-    def resolve_data(row: ChangeRow, info: GraphQLResolveInfo) -> ChangeRow:
+    def resolve_data(row: tables.Change, info: GraphQLResolveInfo) -> tables.Change:
         return row
 
 
 ChangeEdge, ChangeConnection = connection_types(
-    "api.graphql.changes.Change", "Changes to content, oldest first, in commit order."
+    "api.graphql.changes.types.Change", "Changes to content, oldest first, in commit order."
 )
-
-
-class ChangeQueries(graphene.ObjectType):
-    changes = graphene.Field(
-        ChangeConnection,
-        required=True,
-        first=graphene.Int(
-            description=f"Changes after `after`: 20 by default, at most {MAX_PAGE}."
-        ),
-        after=graphene.String(
-            description="Cursor to start after: the `endCursor` of the last page read "
-            "(none: from the first change)."
-        ),
-        description="Every change to published content, oldest first, in the order the "
-        "changes were committed: poll with the last `endCursor` you read to catch up exactly "
-        "(an empty page has no `endCursor`: keep yours). Changes to drafts only with a "
-        "`preview` key.",
-    )
-
-    async def resolve_changes(root: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
-        public_only = not info.context.caller.can(Scope.PREVIEW)
-        return await paged(
-            info,
-            ChangeConnection,
-            args,
-            lambda session, page: change_page(session, page=page, public_only=public_only),
-        )

@@ -10,6 +10,7 @@ from typing import Any
 import graphene
 from graphql import GraphQLResolveInfo
 
+from schema import tables
 from schema.inputs import attribution_text_of
 
 
@@ -30,14 +31,14 @@ class Attribution(graphene.ObjectType):
     )
 
 
-def license_of(article: Any, info: GraphQLResolveInfo) -> dict[str, Any]:
+def license_of(article: tables.Article, info: GraphQLResolveInfo) -> dict[str, Any]:
     if article.license:
         return {"name": article.license["name"], "url": article.license.get("url")}
     settings = info.context.settings
     return {"name": settings.license_name, "url": settings.license_url}
 
 
-def attribution_of(article: Any, url: str, info: GraphQLResolveInfo) -> dict[str, str]:
+def attribution_of(article: tables.Article, url: str, info: GraphQLResolveInfo) -> dict[str, str]:
     """The article's own attribution, or the default: the publisher, linking to `url`."""
     own = article.attribution
     if own:

@@ -11,17 +11,14 @@ from typing import Any
 import graphene
 from graphql import GraphQLError, GraphQLResolveInfo
 
-from api.graphql.articles import Article, ArticleConnection, ArticleOrder, ArticleStatus
+from api.graphql.articles.enums import ArticleOrder, ArticleStatus
+from api.graphql.articles.types import Article, ArticleConnection
+from api.graphql.enums import ours
+from api.graphql.loaders import loaders_of
 from api.graphql.relay import bad_input, page_arguments, paged, selected
-from schema import lists, visibility
+from schema import lists, tables, visibility
 from schema.keys import Scope
-from schema.lists import ArticleOrder as Order
 from schema.pagination import PageError
-from schema.tables import ArticleStatus as StatusEnum
-
-
-def _loaders(info: GraphQLResolveInfo) -> Any:
-    return info.context.loaders
 
 
 def article_list_arguments() -> dict[str, Any]:
@@ -68,7 +65,7 @@ def article_list_arguments() -> dict[str, Any]:
 def _statuses(info: GraphQLResolveInfo, asked: list[Any] | None) -> visibility.Statuses:
     if asked is None:
         return visibility.PUBLISHED_ONLY
-    statuses = frozenset(StatusEnum(getattr(s, "value", s)) for s in asked)
+    statuses = frozenset(ours(tables.ArticleStatus, s) for s in asked)
     if not statuses:
         raise GraphQLError(
             "status: give at least one status", extensions={"code": "BAD_USER_INPUT"}
@@ -129,7 +126,7 @@ def _prefetch(
     wanted = sorted({loader for name in names for loader in _AHEAD.get(name, ())})
     if not wanted:
         return None
-    loaders = _loaders(info)
+    loaders = loaders_of(info)
 
     together = {"topics_by_article_id", "references_by_article_id"}
     both = together <= set(wanted)  # one statement for the two (an article page)
@@ -155,12 +152,16 @@ async def article_connection(
     expert_id: int | None = None,
 ) -> Any:
     search = args.get("search")
-    default = Order.RELEVANCE if search is not None else Order.NEWEST
+    order_by = args.get("order_by")
+    if order_by is not None:
+        order = ours(lists.ArticleOrder, order_by)
+    else:
+        order = lists.ArticleOrder.RELEVANCE if search is not None else lists.ArticleOrder.NEWEST
     statuses = _statuses(info, args.get("status"))
     moments = _moments(args)
     reviewer_id = None
     if args.get("reviewed_by") is not None:
-        reviewer = await _loaders(info).expert_by_slug.load(args["reviewed_by"])
+        reviewer = await loaders_of(info).expert_by_slug.load(args["reviewed_by"])
         reviewer_id = reviewer.id if reviewer else -1
     overdue, today = args.get("review_overdue"), lists.utc_today()
     filters = lists.article_filter(
@@ -181,7 +182,7 @@ async def article_connection(
         fetch=lambda session, page: lists.article_page(
             session=session,
             page=page,
-            order=Order(getattr(args.get("order_by"), "value", None) or default),
+            order=order,
             filters=filters,
             search=search,
             statuses=statuses,
@@ -221,9 +222,9 @@ class ArticleQueries(graphene.ObjectType):
     async def resolve_article(root: Any, info: GraphQLResolveInfo, slug: str, preview: bool) -> Any:
         if preview:
             info.context.caller.require(Scope.PREVIEW, "`preview: true`")
-            article = await _loaders(info).any_article_by_slug.load(slug)
+            article = await loaders_of(info).any_article_by_slug.load(slug)
         else:
-            article = await _loaders(info).article_by_slug.load(slug)
+            article = await loaders_of(info).article_by_slug.load(slug)
         prefetch = _prefetch(info, ())
         if article is not None and prefetch is not None:
             await prefetch([article])
@@ -232,9 +233,9 @@ class ArticleQueries(graphene.ObjectType):
     async def resolve_articles(root: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
         topic_id = expert_id = None
         if args.get("topic") is not None:
-            topic = await _loaders(info).topic_by_slug.load(args["topic"])
+            topic = await loaders_of(info).topic_by_slug.load(args["topic"])
             topic_id = topic.id if topic else -1
         if args.get("expert") is not None:
-            expert = await _loaders(info).expert_by_slug.load(args["expert"])
+            expert = await loaders_of(info).expert_by_slug.load(args["expert"])
             expert_id = expert.id if expert else -1
         return await article_connection(info, args, topic_id=topic_id, expert_id=expert_id)

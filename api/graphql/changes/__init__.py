@@ -1,0 +1,1 @@
+"""The `changes` feed in GraphQL: the change outbox as a connection."""

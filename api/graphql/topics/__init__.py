@@ -1,0 +1,1 @@
+"""Topics in GraphQL: the type, the topic queries and the topic mutations."""

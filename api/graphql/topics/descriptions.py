@@ -1,0 +1,12 @@
+"""What a topic's editor-written fields mean, written once: `Topic` describes its fields with
+these, and so do `TopicInput` and `TopicPatch`."""
+
+from __future__ import annotations
+
+TOPIC = {
+    "slug": "Unique, URL-safe name.",
+    "name": "Display name.",
+    "description": "What the topic covers.",
+    "kind": "Supplement, condition, symptom or general (the default).",
+    "synonyms": "Other names for it.",
+}
