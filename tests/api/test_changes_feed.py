@@ -5,6 +5,7 @@ when a public change lands, and not for a draft's."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -13,8 +14,8 @@ from starlette.testclient import TestClient
 
 from api.app import create_app
 from api.settings import ApiSettings
-from seed_data import SEED_DIR
-from tests.helpers import load, make_key, query
+from tests.api.conftest import Api
+from tests.helpers import make_key, query
 
 FEED = """query($after: String, $first: Int) {
   changes(first: $first, after: $after) {
@@ -38,35 +39,25 @@ DRAFT = {
 }
 
 
-class Client:
-    def __init__(self, client: TestClient, key: str) -> None:
-        self.client, self.key = client, key
+@dataclass
+class Callers:
+    """The same app, called anonymously and with the newsroom's key (it may write, so it
+    sees drafts' changes too)."""
 
-    def ask(self, document: str, key: bool = False, **variables: Any) -> Any:
-        headers = {"authorization": f"Bearer {self.key}"} if key else {}
-        response = self.client.post(
-            "/graphql", json={"query": document, "variables": variables}, headers=headers
-        )
-        return response.json()
-
-    def data(self, document: str, key: bool = False, **variables: Any) -> Any:
-        body = self.ask(document, key, **variables)
-        assert "errors" not in body, body
-        return body["data"]
-
-    def feed(self, key: bool = False, **variables: Any) -> dict[str, Any]:
-        return dict(self.data(FEED, key, **variables)["changes"])
+    anonymous: Api
+    newsroom: Api
 
 
 @pytest.fixture
-def client(database_url: str) -> Iterator[Client]:
-    assert load(database_url, SEED_DIR).ok
-    key = make_key(database_url, "newsroom", ["write"])
-    settings = ApiSettings(
-        database_url=database_url, site_url="https://health.example", query_stats=True
-    )
+def callers(seeded: str) -> Iterator[Callers]:
+    key = make_key(seeded, "newsroom", ["write"])
+    settings = ApiSettings(database_url=seeded, site_url="https://health.example", query_stats=True)
     with TestClient(create_app(settings)) as test_client:
-        yield Client(test_client, key)
+        yield Callers(Api(test_client), Api(test_client, key))
+
+
+def _feed(caller: Api, **variables: Any) -> dict[str, Any]:
+    return dict(caller.data(FEED, variables)["changes"])
 
 
 def _types(page: dict[str, Any]) -> list[tuple[str, str]]:
@@ -74,10 +65,10 @@ def _types(page: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def test_a_poller_catches_up_exactly_and_never_sees_drafts(
-    client: Client, database_url: str
+    callers: Callers, database_url: str
 ) -> None:
     # The seed's load: every topic, expert and article, created or published, oldest first.
-    seed = client.feed(first=100)
+    seed = _feed(callers.anonymous, first=100)
     assert (
         seed["totalCount"]
         == len(seed["edges"])
@@ -89,7 +80,7 @@ def test_a_poller_catches_up_exactly_and_never_sees_drafts(
     # Paged two at a time, the same changes in the same order.
     paged, after = [], None
     while True:
-        page = client.feed(first=2, after=after)
+        page = _feed(callers.anonymous, first=2, after=after)
         paged += page["edges"]
         if not page["pageInfo"]["hasNextPage"]:
             break
@@ -97,14 +88,16 @@ def test_a_poller_catches_up_exactly_and_never_sees_drafts(
     assert paged == seed["edges"]
 
     cursor = seed["pageInfo"]["endCursor"]
-    assert client.feed(after=cursor)["edges"] == []
-    client.data(CREATE, True, input=DRAFT)
-    client.data(UPDATE, True, slug=DRAFT["slug"], v=1, patch={"summary": "Still a draft."})
-    assert client.feed(after=cursor)["edges"] == []  # drafts stay private
-    client.data(PUBLISH, True, slug=DRAFT["slug"])
-    client.data(UPDATE, True, slug=DRAFT["slug"], v=3, patch={"summary": "Public."})
+    assert _feed(callers.anonymous, after=cursor)["edges"] == []
+    callers.newsroom.data(CREATE, {"input": DRAFT})
+    callers.newsroom.data(
+        UPDATE, {"slug": DRAFT["slug"], "v": 1, "patch": {"summary": "Still a draft."}}
+    )
+    assert _feed(callers.anonymous, after=cursor)["edges"] == []  # drafts stay private
+    callers.newsroom.data(PUBLISH, {"slug": DRAFT["slug"]})
+    callers.newsroom.data(UPDATE, {"slug": DRAFT["slug"], "v": 3, "patch": {"summary": "Public."}})
 
-    new = client.feed(after=cursor)
+    new = _feed(callers.anonymous, after=cursor)
     assert _types(new) == [("article.published", DRAFT["slug"]), ("article.updated", DRAFT["slug"])]
     published = new["edges"][0]["node"]
     article_id = query(database_url, "SELECT id FROM article WHERE slug = :s", s=DRAFT["slug"])
@@ -116,10 +109,10 @@ def test_a_poller_catches_up_exactly_and_never_sees_drafts(
         "url": "https://elsewhere.example/sleep",  # its canonical URL
     }
     assert published["public"] is True and published["timestamp"].endswith("+00:00")
-    assert client.feed(after=new["pageInfo"]["endCursor"])["edges"] == []
+    assert _feed(callers.anonymous, after=new["pageInfo"]["endCursor"])["edges"] == []
 
     # A preview key sees every change, the draft's too.
-    private = client.feed(True, after=cursor)
+    private = _feed(callers.newsroom, after=cursor)
     assert [(e["node"]["type"], e["node"]["public"]) for e in private["edges"]] == [
         ("article.created", False),
         ("article.updated", False),
@@ -132,17 +125,17 @@ def test_a_poller_catches_up_exactly_and_never_sees_drafts(
         assert item["url"] == f"https://health.example/{where}/{item['slug']}"
 
 
-def test_cached_feed_answers_drop_for_public_changes_only(client: Client) -> None:
+def test_cached_feed_answers_drop_for_public_changes_only(callers: Callers) -> None:
     def fetch() -> tuple[int, bool]:
-        response = client.client.get("/graphql", params={"query": FEED})
+        response = callers.anonymous.client.get("/graphql", params={"query": FEED})
         body = response.json()
         return body["data"]["changes"]["totalCount"], body["extensions"]["cache"]["hit"]
 
     count, _ = fetch()
     assert fetch() == (count, True)
-    client.data(CREATE, True, input=DRAFT)
+    callers.newsroom.data(CREATE, {"input": DRAFT})
     assert fetch() == (count, True)  # a draft's change leaves the public feed as it was
-    client.data(PUBLISH, True, slug=DRAFT["slug"])
+    callers.newsroom.data(PUBLISH, {"slug": DRAFT["slug"]})
     assert fetch() == (count + 1, False)
 
 
@@ -151,14 +144,14 @@ def test_cached_feed_answers_drop_for_public_changes_only(client: Client) -> Non
     [({"after": "bm9wZQ=="}, "after"), ({"first": 101}, "first"), ({"first": -1}, "first")],
 )
 def test_bad_pages_name_their_argument(
-    client: Client, variables: dict[str, Any], argument: str
+    callers: Callers, variables: dict[str, Any], argument: str
 ) -> None:
-    body = client.ask(FEED, **variables)
+    body = callers.anonymous.ask(FEED, variables)
     [error] = body["errors"]
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": argument}
 
 
-def test_a_cursor_from_another_list_is_refused(client: Client) -> None:
-    articles = client.data("{ articles(first: 1) { pageInfo { endCursor } } }")
-    body = client.ask(FEED, after=articles["articles"]["pageInfo"]["endCursor"])
+def test_a_cursor_from_another_list_is_refused(callers: Callers) -> None:
+    articles = callers.anonymous.data("{ articles(first: 1) { pageInfo { endCursor } } }")
+    body = callers.anonymous.ask(FEED, {"after": articles["articles"]["pageInfo"]["endCursor"]})
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

@@ -33,12 +33,6 @@ EDIT = (
 TOPICS = {"query": "{ topics { totalCount } }"}
 
 
-@pytest.fixture
-def seeded(database_url: str) -> str:
-    assert load(database_url, SEED_DIR).ok
-    return database_url
-
-
 def _version(url: str) -> int:
     return int(query(url, "SELECT version FROM article WHERE slug = :s", s=SLUG)[0]["version"])
 

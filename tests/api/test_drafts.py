@@ -13,8 +13,8 @@ from starlette.testclient import TestClient
 
 from api.app import create_app
 from api.settings import ApiSettings
-from seed_data import SEED_DIR
-from tests.helpers import load, make_key, query
+from tests.api.conftest import Api
+from tests.helpers import make_key, query
 
 DRAFT = "magnesium-and-sleep"
 ARCHIVED = "magnesium-myths"
@@ -24,25 +24,12 @@ WORD = "zanzibarium"  # only in the hidden articles: a search for it must find n
 
 @dataclass
 class Callers:
-    client: TestClient
-    preview: str
-    write: str
+    """The same app, called anonymously, with a preview key, and with a key that may write
+    (and preview)."""
 
-    def ask(
-        self, query: str, variables: dict[str, Any] | None = None, key: str | None = None
-    ) -> Any:
-        headers = {"authorization": f"Bearer {key}"} if key else {}
-        response = self.client.post(
-            "/graphql", json={"query": query, "variables": variables}, headers=headers
-        )
-        return response.json()
-
-    def data(
-        self, query: str, variables: dict[str, Any] | None = None, key: str | None = None
-    ) -> Any:
-        body = self.ask(query, variables, key)
-        assert "errors" not in body, body["errors"]
-        return body["data"]
+    anonymous: Api
+    preview: Api
+    write: Api
 
 
 CREATE = """
@@ -65,21 +52,19 @@ def _hidden_article(slug: str, status: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def callers(database_url: str) -> Iterator[Callers]:
-    assert load(database_url, SEED_DIR).ok
-    preview = make_key(database_url, "front-end-preview", ["preview"])
-    write = make_key(database_url, "editor", ["write", "preview"])
-    app = create_app(ApiSettings(database_url=database_url))
+def callers(seeded: str) -> Iterator[Callers]:
+    preview = make_key(seeded, "front-end-preview", ["preview"])
+    write = make_key(seeded, "editor", ["write", "preview"])
+    app = create_app(ApiSettings(database_url=seeded))
     with TestClient(app) as client:
-        c = Callers(client, preview, write)
+        c = Callers(Api(client), Api(client, preview), Api(client, write))
         for slug, status in ((DRAFT, "DRAFT"), (ARCHIVED, "ARCHIVED")):
-            result = c.data(CREATE, {"input": _hidden_article(slug, status)}, key=write)
+            result = c.write.data(CREATE, {"input": _hidden_article(slug, status)})
             assert result["createArticle"]["errors"] == []
         # A published article links to the draft: the link must not show.
-        linked = c.data(
+        linked = c.write.data(
             """mutation { updateArticle(slug: "magnesium-for-kidney-stones", expectedVersion: 1,
-                 patch: {related: [{article: "magnesium-and-sleep"}]}) { errors { message } } }""",
-            key=write,
+                 patch: {related: [{article: "magnesium-and-sleep"}]}) { errors { message } } }"""
         )
         assert linked["updateArticle"]["errors"] == []
         yield c
@@ -118,10 +103,10 @@ def test_anonymous_callers_never_see_drafts_or_archived_articles(
     callers: Callers, database_url: str
 ) -> None:
     article_id, quote_id = _ids(database_url)
-    for key in (None, callers.write):  # a key sees drafts only where it asks for them
-        data = callers.data(EVERY_PATH, {"article": article_id, "quote": quote_id}, key=key)
+    for caller in (callers.anonymous, callers.write):  # a key sees drafts only where it asks
+        data = caller.data(EVERY_PATH, {"article": article_id, "quote": quote_id})
         text = str(data)
-        assert DRAFT not in text and ARCHIVED not in text, (key, data)
+        assert DRAFT not in text and ARCHIVED not in text, (caller.key, data)
         assert data["bySlug"] is None and data["archived"] is None
         assert data["articles"]["totalCount"] == 2
         assert data["search"] == {"totalCount": 0, "edges": []}
@@ -129,7 +114,7 @@ def test_anonymous_callers_never_see_drafts_or_archived_articles(
         assert data["expert"]["articles"]["totalCount"] == 1
         assert len(data["expert"]["quotes"]) == 2
         assert data["linking"]["relatedPosts"] != []  # topic-sharing fallback still public
-        if key is None:
+        if caller.key is None:
             assert data["articleNode"] is None and data["quoteNode"] is None
 
 
@@ -140,14 +125,14 @@ def test_anonymous_callers_cannot_ask_for_drafts(callers: Callers) -> None:
         '{ topic(slug: "magnesium") { articles(status: [DRAFT, PUBLISHED]) { totalCount } } }',
         '{ article(slug: "magnesium-for-chronic-pain") { revisions { version } } }',
     ):
-        body = callers.ask(document)
+        body = callers.anonymous.ask(document)
         assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN"], body
         assert "preview" in body["errors"][0]["message"]
         assert DRAFT not in str(body)
 
 
 def test_a_preview_key_sees_drafts_where_it_asks(callers: Callers, database_url: str) -> None:
-    data = callers.data(
+    data = callers.preview.data(
         """{
           article(slug: "magnesium-and-sleep", preview: true) {
             slug status publishedAt quotes { text article { slug } } review { reviewer { slug } }
@@ -156,8 +141,7 @@ def test_a_preview_key_sees_drafts_where_it_asks(callers: Callers, database_url:
           all: articles(status: [DRAFT, PUBLISHED, ARCHIVED], orderBy: NEWEST) { totalCount }
           search: articles(search: "zanzibarium", status: [DRAFT, ARCHIVED]) { totalCount }
           topic(slug: "magnesium") { articles(status: [ARCHIVED]) { edges { node { slug } } } }
-        }""",
-        key=callers.preview,
+        }"""
     )
     article = data["article"]
     assert article["status"] == "DRAFT" and article["publishedAt"] is None
@@ -173,10 +157,9 @@ def test_a_preview_key_sees_drafts_where_it_asks(callers: Callers, database_url:
     assert data["search"]["totalCount"] == 2
     assert data["topic"]["articles"]["edges"] == [{"node": {"slug": ARCHIVED}}]
     article_id, quote_id = _ids(database_url)
-    nodes = callers.data(
+    nodes = callers.preview.data(
         "query($a: ID!, $q: ID!) { a: node(id: $a) { id } q: node(id: $q) { id } }",
         {"a": article_id, "q": quote_id},
-        key=callers.preview,
     )
     assert nodes == {"a": {"id": article_id}, "q": {"id": quote_id}}
 
@@ -184,14 +167,13 @@ def test_a_preview_key_sees_drafts_where_it_asks(callers: Callers, database_url:
 def test_drafts_page_through_in_order_without_a_date(callers: Callers) -> None:
     seen, after = [], None
     while True:
-        page = callers.data(
+        page = callers.preview.data(
             """query($after: String) {
               articles(status: [DRAFT, ARCHIVED, PUBLISHED], first: 1, after: $after) {
                 edges { node { slug } } pageInfo { hasNextPage endCursor }
               }
             }""",
             {"after": after},
-            key=callers.preview,
         )["articles"]
         seen += [edge["node"]["slug"] for edge in page["edges"]]
         if not page["pageInfo"]["hasNextPage"]:

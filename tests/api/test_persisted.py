@@ -17,10 +17,9 @@ from starlette.testclient import TestClient
 
 from api.app import create_app
 from api.settings import ApiSettings
-from seed_data import SEED_DIR
 from tests.api.conftest import running_server
 from tests.conftest import reachable_redis
-from tests.helpers import load, make_key
+from tests.helpers import make_key
 from tests.test_examples import EXAMPLES_DIR, install_examples
 
 QUERY = "{ articles(first: 2) { edges { node { slug } } } }"
@@ -33,12 +32,6 @@ def sha(text: str) -> str:
 
 def persisted(digest: str, version: int = 1) -> dict[str, Any]:
     return {"persistedQuery": {"version": version, "sha256Hash": digest}}
-
-
-@pytest.fixture
-def seeded(database_url: str) -> str:
-    assert load(database_url, SEED_DIR).ok
-    return database_url
 
 
 @pytest.fixture
