@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import warnings
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
@@ -23,7 +24,7 @@ def _database_url() -> str:
     return config.attributes.get("database_url") or Settings().database_url
 
 
-def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     # Our UTCDateTime is a Python-side adapter; the column is a plain timezone-aware DATETIME.
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"

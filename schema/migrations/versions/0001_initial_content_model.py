@@ -8,7 +8,7 @@ Create Date: 2026-11-25 16:10:03.025068
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "0001"

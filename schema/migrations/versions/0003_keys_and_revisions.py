@@ -10,7 +10,7 @@ Create Date: 2026-11-25 18:43:54.157174
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "0003"

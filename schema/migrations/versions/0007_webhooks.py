@@ -13,7 +13,7 @@ Create Date: 2026-12-03 13:19:34.835604
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "0007"
