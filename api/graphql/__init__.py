@@ -1,1 +1,2 @@
-"""The GraphQL schema: one module per domain, composed in `api.graphql.schema`."""
+"""The GraphQL schema: one package per domain (`articles`, `topics`, `experts`, `changes`),
+each with its types, queries and mutations, composed in `api.graphql.schema`."""

@@ -30,7 +30,7 @@ def _review_changes(article: Any) -> dt.datetime | None:
 
 def _list_changes(connection: Any) -> dt.datetime | None:
     """When a list filtered by today's date (`reviewOverdue`) may change with no write: the
-    next midnight UTC (article_queries.article_connection notes it)."""
+    next midnight UTC (articles/queries.py `article_connection` notes it)."""
     return getattr(connection, "changes_at", None)
 
 
