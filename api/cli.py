@@ -112,11 +112,11 @@ async def _run_keys(args: argparse.Namespace, url: str) -> int:
             rows = await keys.list_keys(session)
         print(f"{'NAME':<24} {'PREFIX':<12} {'SCOPES':<16} {'RATE':<10} {'STATUS':<8} ORIGINS")
         for row in rows:
-            rate = f"{row.rate_per_minute}/min" if row.rate_per_minute else "default"
+            per_minute = f"{row.rate_per_minute}/min" if row.rate_per_minute else "default"
             status = "revoked" if row.revoked_at else "active"
             print(
                 f"{row.name:<24} {row.prefix:<12} {','.join(row.scopes) or '-':<16} "
-                f"{rate:<10} {status:<8} {' '.join(row.origins) or '-'}"
+                f"{per_minute:<10} {status:<8} {' '.join(row.origins) or '-'}"
             )
         return 0
     finally:

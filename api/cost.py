@@ -28,6 +28,7 @@ from graphql import (
     GraphQLInterfaceType,
     GraphQLObjectType,
     GraphQLSchema,
+    GraphQLUnionType,
     InlineFragmentNode,
     IntValueNode,
     OperationDefinitionNode,
@@ -111,7 +112,11 @@ def _introspection_sizes(schema: GraphQLSchema) -> dict[str, int]:
         "__Type.fields": share(len(fields), len(types)),
         "__Type.interfaces": share(sum(len(t.interfaces) for t in composite), len(types)),
         "__Type.possibleTypes": share(
-            sum(len(schema.get_possible_types(t)) for t in types if is_abstract_type(t)),
+            sum(
+                len(schema.get_possible_types(t))
+                for t in types
+                if isinstance(t, GraphQLInterfaceType | GraphQLUnionType)
+            ),
             len(types),
         ),
         "__Type.enumValues": share(
@@ -252,7 +257,7 @@ class _Walk:
             if self._argument(node, "search") is not None:
                 own += SEARCH_COST
         count = 1
-        if is_list_type(get_nullable_type(definition.type)):  # type: ignore[arg-type]
+        if is_list_type(get_nullable_type(definition.type)):  # type: ignore[arg-type]  # graphql-core's overloads leave out the union of output types (any type is taken)
             if name == "edges":
                 count = page
             elif "first" in definition.args or "last" in definition.args:
@@ -278,7 +283,8 @@ class _Walk:
                 return SchemaMetaFieldDef
             if name == "__type":
                 return TypeMetaFieldDef
-        return parent.fields.get(name)
+        field: GraphQLField | None = parent.fields.get(name)
+        return field
 
     def _page(self, node: FieldNode, definition: GraphQLField) -> int:
         """Items a paged field or connection asks for: `last`, else `first`, else its

@@ -49,7 +49,7 @@ class _Refused(Exception):
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, refusing oversized or slow request heads."""
 
-    def connection_made(self, transport: asyncio.Transport) -> None:
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # as uvicorn's own: a stream protocol is given an asyncio.Transport
         super().connection_made(transport)
         self.timer: asyncio.TimerHandle | None = None
         self.in_head, self.message_done = False, True

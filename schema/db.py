@@ -90,7 +90,7 @@ def create_engine(
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url, **kwargs)
-    engine.sync_engine.dialect.do_terminate = _stop_sqlite_thread  # type: ignore[method-assign]
+    engine.sync_engine.dialect.do_terminate = _stop_sqlite_thread  # type: ignore[method-assign]  # replaces SQLAlchemy's, which can hang (_stop_sqlite_thread)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

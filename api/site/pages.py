@@ -54,7 +54,7 @@ def security_headers(site_url: str, frame_ancestors: str = "'self'") -> dict[str
 
 def slug_of(request: Request) -> str:
     """The path's slug, or a 404: slugs are short and URL-safe, anything else names nothing."""
-    slug = request.path_params["slug"]
+    slug: str = request.path_params["slug"]
     if len(slug) > MAX_SLUG or not SLUG.fullmatch(slug):
         raise PageError(404, "There is no such page.")
     return slug
