@@ -10,6 +10,7 @@ from typing import Any
 import graphene
 from graphene.utils.str_converters import to_camel_case
 from graphql import GraphQLResolveInfo
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.graphql.enums import graphql_enum
 from api.graphql.input_types import plain
@@ -28,7 +29,7 @@ _CODES = {
 EditErrorCode = graphql_enum(EditCode, _CODES)
 
 # An edit as `run_edit` runs it: `edit(engine, actor)`.
-Edit = Callable[[Any, str], Awaitable[EditResult[Any]]]
+Edit = Callable[[AsyncEngine, str], Awaitable[EditResult[Any]]]
 
 
 class EditError(graphene.ObjectType):
@@ -114,7 +115,7 @@ def create_field(
     input_type: Any,
     payload: type[graphene.ObjectType],
     field: str,
-    create: Callable[[Any, dict[str, Any], str], Awaitable[EditResult[Any]]],
+    create: Callable[[AsyncEngine, dict[str, Any], str], Awaitable[EditResult[Any]]],
     description: str,
 ) -> graphene.Field:
     """A `create<Kind>(input:)` field: `create(engine, data, actor)` makes the item from the
@@ -145,7 +146,7 @@ def update_field(
     patch_type: Any,
     payload: type[graphene.ObjectType],
     field: str,
-    update: Callable[[Any, str, int, dict[str, Any], str], Awaitable[EditResult[Any]]],
+    update: Callable[[AsyncEngine, str, int, dict[str, Any], str], Awaitable[EditResult[Any]]],
     description: str,
 ) -> graphene.Field:
     """An `update<Kind>(slug:, expectedVersion:, patch:)` field:
