@@ -1,1 +1,2 @@
-"""How the content is served: the command line today, GraphQL over HTTP next."""
+"""How the content is served: GraphQL over HTTP, the site's pages and feeds, webhooks, and the
+`healthcontent` command line. ARCHITECTURE.md walks through it module by module."""

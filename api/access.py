@@ -8,6 +8,7 @@ from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
+from api.errors import ErrorCode
 from schema.keys import Scope, find_live_key
 from schema.tables import ApiKey
 
@@ -37,7 +38,7 @@ class Caller:
         holder = "anonymous callers" if self.key is None else f"key {self.key.name!r}"
         raise GraphQLError(
             f"{what} needs a key with the {scope.value!r} scope; {holder} cannot",
-            extensions={"code": "FORBIDDEN", "scope": scope.value},
+            extensions={"code": ErrorCode.FORBIDDEN, "scope": scope.value},
         )
 
 

@@ -15,7 +15,7 @@ import http.client
 import logging
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 import orjson
 
@@ -41,7 +41,7 @@ class CdnPurger:
         headers: Mapping[str, str] | None = None,
         *,
         first_backoff_s: float = FIRST_BACKOFF_S,
-        sleep: Callable[[float], object] = asyncio.sleep,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.url, self.headers = url, dict(headers or {})
         self.first_backoff_s, self.sleep = first_backoff_s, sleep
@@ -100,7 +100,7 @@ class CdnPurger:
             if attempt == ATTEMPTS:
                 raise PurgeFailed(f"{self.url}: {problem}, {ATTEMPTS} times")
             log.warning("CDN purge: %s; retrying in %.1f s", problem, backoff)
-            await self.sleep(backoff)  # type: ignore[misc]
+            await self.sleep(backoff)
             backoff *= 2
 
     def _post(self, body: bytes, headers: dict[str, str]) -> int:

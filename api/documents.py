@@ -14,6 +14,7 @@ from graphql import (
     ArgumentNode,
     DocumentNode,
     GraphQLError,
+    GraphQLFormattedError,
     GraphQLSchema,
     NoSchemaIntrospectionCustomRule,
     OperationDefinitionNode,
@@ -24,7 +25,6 @@ from graphql import (
 from graphql.validation import OverlappingFieldsCanBeMergedRule
 
 from api.cost import CostModel, as_int
-from api.executor import Plans
 from api.limits import (
     BoundedOverlapRule,
     Limits,
@@ -34,6 +34,7 @@ from api.limits import (
     parse_within,
     refuse_size,
 )
+from api.plans import Plans
 
 # A parsed document takes some 400 bytes a token (measured: 340 to 420) on top of its text;
 # the cache holds at most CACHE_BYTES of that estimate.
@@ -52,7 +53,7 @@ class Prepared:
     they hold no reference to its syntax tree)."""
 
     document: DocumentNode | None
-    errors: list[dict[str, Any]]
+    errors: list[GraphQLFormattedError]
     weight: int  # estimated bytes it holds
     fragment_order: tuple[str, ...] = ()
     cost_variables: frozenset[str] = frozenset()

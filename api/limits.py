@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from graphql import (
@@ -28,23 +27,13 @@ from graphql import (
 )
 from graphql.validation import OverlappingFieldsCanBeMergedRule
 
+from api.errors import ErrorCode
+
 # Comparisons validation may spend on fields that share a response name (graphql-core's own
 # budget is 500,000: half a second of CPU for one document). Real documents use a few
 # hundred; 1,000 duplicated `__typename`s would take about a second without this.
 OVERLAP_BUDGET = 20_000
 INTROSPECTION_FIELDS = ("__schema", "__type")
-
-
-class LimitCode(StrEnum):
-    """The `extensions.code` of a document refused for its size or shape."""
-
-    QUERY_TOO_LARGE = "QUERY_TOO_LARGE"
-    VARIABLES_TOO_LARGE = "VARIABLES_TOO_LARGE"
-    QUERY_TOO_DEEP = "QUERY_TOO_DEEP"
-    TOO_MANY_ALIASES = "TOO_MANY_ALIASES"
-    TOO_MANY_DIRECTIVES = "TOO_MANY_DIRECTIVES"
-    TOO_MANY_TOKENS = "TOO_MANY_TOKENS"
-    QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 
 
 @dataclass(frozen=True)
@@ -92,7 +81,7 @@ def refuse_size(query: str, limits: Limits) -> GraphQLError | None:
     if what is not None:
         return _too_many_tokens(limits, what)
     return limit_error(
-        LimitCode.QUERY_TOO_LARGE,
+        ErrorCode.QUERY_TOO_LARGE,
         f"The document is {len(query.encode())} bytes; at most {limits.chars} are allowed "
         "(MAX_QUERY_BYTES). Send long values, like an article body, as variables.",
         limit=limits.chars,
@@ -108,7 +97,7 @@ def refuse_variables(variables: Any, limits: Limits) -> GraphQLError | None:
         count += 1
         if count > limits.variable_values + 1:  # the variables object itself is free
             return limit_error(
-                LimitCode.VARIABLES_TOO_LARGE,
+                ErrorCode.VARIABLES_TOO_LARGE,
                 f"The variables hold more than {limits.variable_values} values; at most "
                 f"{limits.variable_values} are allowed (MAX_VARIABLE_VALUES).",
                 limit=limits.variable_values,
@@ -122,14 +111,14 @@ def refuse_variables(variables: Any, limits: Limits) -> GraphQLError | None:
 
 def _too_many_tokens(limits: Limits, what: str) -> GraphQLError:
     return limit_error(
-        LimitCode.TOO_MANY_TOKENS,
+        ErrorCode.TOO_MANY_TOKENS,
         f"The document has more than {limits.tokens} {what}; at most {limits.tokens} are "
         "allowed (MAX_QUERY_TOKENS).",
         limit=limits.tokens,
     )
 
 
-def limit_error(code: LimitCode, message: str, **extensions: Any) -> GraphQLError:
+def limit_error(code: ErrorCode, message: str, **extensions: Any) -> GraphQLError:
     return GraphQLError(message, extensions={"code": code.value, **extensions})
 
 
@@ -147,7 +136,7 @@ def parse_within(query: str, limits: Limits) -> DocumentNode:
                 raise _too_many_tokens(limits, what) from None
         if error.message == "Syntax Error: Document is nested too deeply. Parsing aborted.":
             raise limit_error(
-                LimitCode.QUERY_TOO_DEEP,
+                ErrorCode.QUERY_TOO_DEEP,
                 "The document nests too deeply to be parsed; at most "
                 f"{limits.depth} levels of fields are allowed (MAX_QUERY_DEPTH).",
                 limit=limits.depth,
@@ -264,7 +253,7 @@ def check(shape: Shape, limits: Limits) -> GraphQLError | None:
     """The first limit `shape` breaks, as an error naming it and its value."""
     if shape.aliases > limits.aliases:
         return limit_error(
-            LimitCode.TOO_MANY_ALIASES,
+            ErrorCode.TOO_MANY_ALIASES,
             f"The document has {shape.aliases} aliases; at most {limits.aliases} are allowed "
             "(MAX_QUERY_ALIASES).",
             limit=limits.aliases,
@@ -272,7 +261,7 @@ def check(shape: Shape, limits: Limits) -> GraphQLError | None:
         )
     if shape.directives > limits.directives:
         return limit_error(
-            LimitCode.TOO_MANY_DIRECTIVES,
+            ErrorCode.TOO_MANY_DIRECTIVES,
             f"The document has {shape.directives} directives; at most {limits.directives} "
             "are allowed (MAX_QUERY_DIRECTIVES).",
             limit=limits.directives,
@@ -280,7 +269,7 @@ def check(shape: Shape, limits: Limits) -> GraphQLError | None:
         )
     if shape.depth > limits.depth:
         return limit_error(
-            LimitCode.QUERY_TOO_DEEP,
+            ErrorCode.QUERY_TOO_DEEP,
             f"The query nests fields {shape.depth} deep; at most {limits.depth} levels are "
             "allowed (MAX_QUERY_DEPTH).",
             limit=limits.depth,
@@ -301,7 +290,7 @@ def overlap_refusal(errors: list[GraphQLError]) -> GraphQLError | None:
     """Validation gave up on the overlap budget: that is a document too complex to check."""
     if any(e.message == "Validation aborted." for e in errors):
         return limit_error(
-            LimitCode.QUERY_TOO_COMPLEX,
+            ErrorCode.QUERY_TOO_COMPLEX,
             "The document selects the same fields too many times to be checked "
             f"(more than {OVERLAP_BUDGET // 2} comparisons of fields that share a name).",
         )

@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from api.errors import ErrorCode
 from api.redis_backoff import RedisBackoff
 
 log = logging.getLogger("healthcontent.persisted")
@@ -43,14 +44,14 @@ MAX_KEPT_BYTES = 16 * 1024  # larger documents run, but are not kept (send them 
 class PersistedQueryError(Exception):
     """A persisted-query request the service refuses: the message and code clients see."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str) -> None:
         super().__init__(message)
         self.code, self.message = code, message
 
 
 def not_found() -> PersistedQueryError:
     # The message is the one Apollo Client's persisted-query link looks for (besides the code).
-    return PersistedQueryError("PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound")
+    return PersistedQueryError(ErrorCode.PERSISTED_QUERY_NOT_FOUND, "PersistedQueryNotFound")
 
 
 @dataclass(frozen=True)
@@ -70,20 +71,22 @@ def reference(extensions: Any, document_id: Any) -> Reference | None:
     if document_id is not None:
         if not isinstance(document_id, str) or not 0 < len(document_id) <= 200:
             raise PersistedQueryError(
-                "BAD_REQUEST", "`documentId` must be a string of at most 200 characters"
+                ErrorCode.BAD_REQUEST, "`documentId` must be a string of at most 200 characters"
             )
         return Reference(document_id=document_id)
     if not isinstance(persisted, dict):
-        raise PersistedQueryError("BAD_REQUEST", "`extensions.persistedQuery` must be an object")
+        raise PersistedQueryError(
+            ErrorCode.BAD_REQUEST, "`extensions.persistedQuery` must be an object"
+        )
     if persisted.get("version") != 1:
         raise PersistedQueryError(
-            "PERSISTED_QUERY_NOT_SUPPORTED",
+            ErrorCode.PERSISTED_QUERY_NOT_SUPPORTED,
             "extensions.persistedQuery.version: only version 1 is supported",
         )
     digest = persisted.get("sha256Hash")
     if not isinstance(digest, str) or not SHA256.fullmatch(digest):
         raise PersistedQueryError(
-            "BAD_REQUEST",
+            ErrorCode.BAD_REQUEST,
             "extensions.persistedQuery.sha256Hash must be 64 lowercase hex digits (SHA-256)",
         )
     return Reference(sha256=digest)
@@ -150,11 +153,12 @@ class PersistedQueries:
         """The text to run: `query`, or the one `ref` names. Refused when the hash does not
         match the text, when the hash is unknown, and (with trusted documents) when an
         anonymous caller asks for anything else."""
-        restricted = self.trusted is not None and not keyed
+        allowed = self.trusted if not keyed else None  # an anonymous caller runs only these
+        restricted = allowed is not None
         if ref is None:
             if query is None:
-                raise PersistedQueryError("BAD_REQUEST", "no `query` given")
-            if restricted and sha256(query) not in self.trusted:  # type: ignore[operator]
+                raise PersistedQueryError(ErrorCode.BAD_REQUEST, "no `query` given")
+            if allowed is not None and sha256(query) not in allowed:
                 raise _untrusted()
             return query
         if ref.document_id is not None:
@@ -164,7 +168,7 @@ class PersistedQueries:
             if query is not None:
                 if found is not None and found != query:
                     raise PersistedQueryError(
-                        "PERSISTED_QUERY_HASH_MISMATCH",
+                        ErrorCode.PERSISTED_QUERY_HASH_MISMATCH,
                         "`documentId` names another document than `query`",
                     )
                 if found is None and restricted:
@@ -177,7 +181,7 @@ class PersistedQueries:
         if query is not None:
             if sha256(query) != ref.sha256:
                 raise _mismatch()
-            if restricted and ref.sha256 not in self.trusted:  # type: ignore[operator]
+            if allowed is not None and ref.sha256 not in allowed:
                 raise _untrusted()
             return query
         found = self.trusted.get(ref.sha256) if self.trusted is not None else None
@@ -223,7 +227,7 @@ class PersistedQueries:
             return None
         if stored is None:
             return None
-        text = stored.decode()
+        text: str = stored.decode()
         if sha256(text) != digest:  # never trust what comes back blindly
             return None
         self._keep(digest, text)
@@ -232,14 +236,14 @@ class PersistedQueries:
 
 def _mismatch() -> PersistedQueryError:
     return PersistedQueryError(
-        "PERSISTED_QUERY_HASH_MISMATCH",
+        ErrorCode.PERSISTED_QUERY_HASH_MISMATCH,
         "extensions.persistedQuery.sha256Hash is not the SHA-256 of `query`",
     )
 
 
 def _untrusted() -> PersistedQueryError:
     return PersistedQueryError(
-        "DOCUMENT_NOT_TRUSTED",
+        ErrorCode.DOCUMENT_NOT_TRUSTED,
         "this service runs only its trusted documents for anonymous callers "
         "(TRUSTED_DOCUMENTS): send a known `documentId`, or use a key",
     )

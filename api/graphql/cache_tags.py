@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from api.executor import Tagging
+from api.reads import Tagging
 
 ENTITIES = ("Article", "Topic", "Expert")
 

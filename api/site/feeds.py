@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api.context import RequestContext
-from api.executor import Reads
+from api.reads import Reads
 from api.site.pages import Pages, slug_of
 from api.site.site import Called, PageError, View
 from api.site_urls import feed_url, page_url
@@ -152,7 +152,7 @@ class Feeds:
             async def read(session: Any) -> dict[str, Any]:
                 counts = await sitemap.counts(session)
                 if sum(counts.values()) <= self.per_file:
-                    rows = []
+                    rows: list[sitemap.Listed] = []
                     for kind in sitemap.KINDS:
                         rows += await sitemap.listed(session, kind, offset=0, limit=self.per_file)
                     return {"pages": self._listed_pages(rows)}

@@ -32,10 +32,12 @@ from starlette.responses import Response
 
 from api.access import Caller, Unauthenticated, bearer_token, client_address, identify
 from api.context import RequestContext
-from api.executor import Reads
-from api.http import Engine, cache_control, etag_matches, new_request_id, unavailable
+from api.http import Engine, unavailable
+from api.http_answer import cache_control, etag_matches, new_request_id
 from api.ratelimit import check_rate
+from api.reads import Reads
 from api.response_cache import surrogate_headers
+from api.services import services_of
 from api.settings import ApiSettings
 from schema.keys import Scope
 
@@ -62,9 +64,9 @@ def _unchanged(request: Request, etag: str, modified: str | None) -> bool:
     parsed = email.utils.parsedate_tz(since)  # IMF-fixdate, RFC 850 and asctime alike
     if parsed is None:
         return False
-    return email.utils.mktime_tz(parsed) >= email.utils.mktime_tz(
-        email.utils.parsedate_tz(modified)  # type: ignore[arg-type]
-    )
+    ours = email.utils.parsedate_tz(modified)
+    assert ours is not None  # our own Last-Modified, always an IMF-fixdate
+    return email.utils.mktime_tz(parsed) >= email.utils.mktime_tz(ours)
 
 
 def _long_date(value: str | None) -> str:
@@ -171,10 +173,11 @@ class Site:
     async def call(self, request: Request) -> Called:
         """The caller, counted against their rate limit (PageError when over it, or when
         their key is unknown)."""
+        services = services_of(request.app)
         context = RequestContext(
             settings=self.settings,
-            engine=request.app.state.engine,
-            sessions=request.app.state.sessions,
+            engine=services.engine,
+            sessions=services.sessions,
             request_id=request.headers.get("x-request-id") or new_request_id(),
         )
         try:
@@ -189,7 +192,7 @@ class Site:
         except PageError:
             await context.close()
             raise
-        verdict = await check_rate(context.caller, request.app.state.limiter, self.settings)
+        verdict = await check_rate(context.caller, services.limiter, self.settings)
         if verdict is not None and not verdict.allowed:
             await context.close()
             raise PageError(
@@ -212,8 +215,7 @@ class Site:
         return response
 
     async def _serve(self, request: Request, called: Called, view: View) -> Response:
-        state = request.app.state
-        cache = state.response_cache if not called.preview else None
+        cache = services_of(request.app).response_cache if not called.preview else None
         keyed = called.caller.key is not None
         key = "site " + orjson.dumps([view.document, view.variables, view.key]).decode()
         if cache is not None:

@@ -15,6 +15,7 @@ import yaml
 from starlette.testclient import TestClient
 
 from api.app import create_app
+from api.services import services_of
 from api.settings import ApiSettings
 from schema.pagination import encode_cursor
 from tests.api.conftest import Api
@@ -339,7 +340,7 @@ def test_a_cached_overdue_list_lasts_until_midnight_utc(listed: str) -> None:
     settings = ApiSettings(database_url=listed, query_stats=True, response_cache_ttl_s=ttl)
     document = "{ articles(reviewOverdue: true) { edges { node { slug } } } }"
     with TestClient(create_app(settings)) as client:
-        cache = client.app.state.response_cache  # type: ignore[attr-defined]
+        cache = services_of(client.app).response_cache
         now = [time.time()]
         cache.clock = lambda: now[0]
 

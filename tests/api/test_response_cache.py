@@ -21,6 +21,7 @@ from starlette.testclient import TestClient
 
 from api.app import create_app
 from api.response_cache import MAX_TAG_HEADER, surrogate_headers
+from api.services import services_of
 from api.settings import ApiSettings
 from seed_data import SEED_DIR
 from tests.api.conftest import running_server
@@ -149,7 +150,7 @@ def test_review_data_expires_when_the_review_falls_due(seeded: str) -> None:
     with stats_app(seeded, response_cache_ttl_s=ttl) as client:
         changed = post(client, UPDATE, {"slug": PAIN, "v": 1, "patch": {"review": review}}, writer)
         assert changed["data"]["updateArticle"]["errors"] == []
-        cache = client.app.state.response_cache  # type: ignore[attr-defined]
+        cache = services_of(client.app).response_cache
         now = [time.time()]
         cache.clock = lambda: now[0]
         first = post(client, PAGE, {"slug": PAIN})
