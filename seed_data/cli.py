@@ -36,7 +36,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--database-url", help="overrides DATABASE_URL")
 
 
-def report(result: LoadResult, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def report(result: LoadResult, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    # sys.stdout and sys.stderr as they are now, not at import: a caller (or a test) may have
+    # replaced them since.
+    out, err = out or sys.stdout, err or sys.stderr
     if not result.ok:
         for line in result.problems:
             print(line, file=err)
