@@ -1,4 +1,6 @@
-"""The `healthcontent` command as a newcomer runs it (real processes, real databases)."""
+"""The `healthcontent` command on real databases. Its commands are called in-process
+(`api.cli.main([...])`, as sqlite-utils tests its CLI); real processes only where the
+behaviour needs one: the installed entry point a newcomer runs, a terminal, a closed pipe."""
 
 from __future__ import annotations
 
@@ -6,16 +8,47 @@ import os
 import pty
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
+import pytest
+
+from api.cli import main
 from schema.migrate import head_revision, upgrade
 from seed_data.synthetic import write_content
 from tests.helpers import TABLES, query
 
-HEALTHCONTENT = [sys.executable, "-m", "api.cli"]
+# The console script pip installed (pyproject's [project.scripts]), beside this Python.
+HEALTHCONTENT = [str(Path(sys.executable).with_name("healthcontent"))]
 
 
-def _run(*args: str, url: str) -> subprocess.CompletedProcess[str]:
+class Ran(NamedTuple):
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+Healthcontent = Callable[..., Ran]
+
+
+@pytest.fixture
+def healthcontent(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Healthcontent:
+    """`healthcontent ARGS` with DATABASE_URL=url, in this process."""
+
+    def run(*args: str, url: str) -> Ran:
+        monkeypatch.setenv("DATABASE_URL", url)
+        capsys.readouterr()
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return Ran(code, out, err)
+
+    return run
+
+
+def _process(*args: str, url: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": url}
     return subprocess.run(
         [*HEALTHCONTENT, *args], capture_output=True, text=True, env=env, check=False
@@ -23,11 +56,12 @@ def _run(*args: str, url: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_migrate_then_seed_loads_the_bundled_content(empty_database_url: str) -> None:
-    migrated = _run("migrate", url=empty_database_url)
+    # The one test of the installed entry point itself, in real processes.
+    migrated = _process("migrate", url=empty_database_url)
     assert migrated.returncode == 0, migrated.stderr
     assert f"database is at migration {head_revision()} " in migrated.stdout
 
-    seeded = _run("seed", url=empty_database_url)
+    seeded = _process("seed", url=empty_database_url)
 
     assert seeded.returncode == 0, seeded.stderr
     assert "created article magnesium-for-chronic-pain" in seeded.stdout
@@ -37,8 +71,10 @@ def test_migrate_then_seed_loads_the_bundled_content(empty_database_url: str) ->
     assert titles == {"Magnesium For Chronic Pain: Does it Help?", "Magnesium for Kidney Stones"}
 
 
-def test_seed_on_an_unmigrated_database_says_to_migrate(empty_database_url: str) -> None:
-    result = _run("seed", url=empty_database_url)
+def test_seed_on_an_unmigrated_database_says_to_migrate(
+    healthcontent: Healthcontent, empty_database_url: str
+) -> None:
+    result = healthcontent("seed", url=empty_database_url)
 
     assert result.returncode == 2
     assert "run `healthcontent migrate` first" in result.stderr
@@ -46,8 +82,8 @@ def test_seed_on_an_unmigrated_database_says_to_migrate(empty_database_url: str)
         assert table not in result.stdout
 
 
-def test_dry_run_says_nothing_was_written(database_url: str) -> None:
-    result = _run("seed", "--dry-run", url=database_url)
+def test_dry_run_says_nothing_was_written(healthcontent: Healthcontent, database_url: str) -> None:
+    result = healthcontent("seed", "--dry-run", url=database_url)
 
     assert result.returncode == 0, result.stderr
     assert "would be created article magnesium-for-chronic-pain" in result.stdout
@@ -63,10 +99,10 @@ def test_a_terminal_gets_a_progress_bar(tmp_path: Path) -> None:
     upgrade(url)
     env = {**os.environ, "DATABASE_URL": url}
 
-    # A real pseudo-terminal, as a person at a shell would have.
+    # A real pseudo-terminal, as a person at a shell would have: a process of its own.
     pid, fd = pty.fork()
     if pid == 0:  # pragma: no cover - the child process
-        os.execvpe(sys.executable, [*HEALTHCONTENT, "seed", str(content)], env)
+        os.execvpe(HEALTHCONTENT[0], [*HEALTHCONTENT, "seed", str(content)], env)
     output = b""
     while True:
         try:
@@ -85,25 +121,25 @@ def test_a_terminal_gets_a_progress_bar(tmp_path: Path) -> None:
     assert "articles: 300 created" in text
 
 
-def test_an_unusable_database_url_gets_one_plain_sentence(tmp_path: Path) -> None:
+def test_an_unusable_database_url_gets_one_plain_sentence(healthcontent: Healthcontent) -> None:
     for command in (["migrate"], ["seed"]):
-        result = _run(*command, url="mysql://root@localhost/content")
+        result = healthcontent(*command, url="mysql://root@localhost/content")
 
         assert result.returncode == 2
         assert "Traceback" not in result.stderr
         assert "DATABASE_URL dialect 'mysql' is not supported" in result.stderr
 
 
-def test_keys_take_a_database_url(database_url: str) -> None:
+def test_keys_take_a_database_url(healthcontent: Healthcontent, database_url: str) -> None:
     nowhere = "postgresql://postgres@127.0.0.1:1/nowhere"
-    created = _run(
+    created = healthcontent(
         "keys", "create", "--name", "partner", "--database-url", database_url, url=nowhere
     )
     assert created.returncode == 0, created.stderr
-    listed = _run("keys", "list", "--database-url", database_url, url=nowhere)
+    listed = healthcontent("keys", "list", "--database-url", database_url, url=nowhere)
     assert "partner" in listed.stdout
 
-    unreachable = _run("keys", "list", url=nowhere)
+    unreachable = healthcontent("keys", "list", url=nowhere)
     assert unreachable.returncode == 4
     assert unreachable.stderr.startswith("healthcontent keys: the database failed: ")
     assert "Traceback" not in unreachable.stderr

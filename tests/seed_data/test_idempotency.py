@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
+import pytest
+
+from seed_data.cli import main as seed
 from tests.helpers import dump, load, query
 
 
@@ -26,16 +27,20 @@ def test_second_load_changes_nothing_in_any_table(database_url: str, content_dir
     assert dump(database_url) == before
 
 
-def test_cli_reports_unchanged_on_second_run(database_url: str, content_dir: Path) -> None:
-    command = [sys.executable, "-m", "seed_data", str(content_dir), "--database-url", database_url]
-    first = subprocess.run(command, capture_output=True, text=True, check=False)
-    assert first.returncode == 0, first.stderr
-    assert "12 created, 0 updated, 0 unchanged" in first.stdout
+def test_cli_reports_unchanged_on_second_run(
+    database_url: str, content_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    command = [str(content_dir), "--database-url", database_url]  # python -m seed_data ...
+    first_code = seed(command)
+    first = capsys.readouterr()
+    assert first_code == 0, first.err
+    assert "12 created, 0 updated, 0 unchanged" in first.out
 
-    second = subprocess.run(command, capture_output=True, text=True, check=False)
+    second_code = seed(command)
+    second = capsys.readouterr()
 
-    assert second.returncode == 0, second.stderr
-    assert second.stdout.strip().endswith("0 created, 0 updated, 12 unchanged")
+    assert second_code == 0, second.err
+    assert second.out.strip().endswith("0 created, 0 updated, 12 unchanged")
 
 
 def test_editing_one_article_updates_only_it(database_url: str, content_dir: Path) -> None:

@@ -6,12 +6,11 @@ thing, and checks the exact file and line reported and that the database did not
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from seed_data.cli import main as seed
 from tests.helpers import dump, load, query
 
 ARTICLE = "articles/magnesium-for-chronic-pain.md"
@@ -221,22 +220,18 @@ def test_topic_parent_unknown_and_cycle(seeded: str, content_dir: Path) -> None:
 
 
 def test_every_problem_in_every_file_is_reported_and_exit_is_nonzero(
-    seeded: str, content_dir: Path
+    seeded: str, content_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _replace(content_dir / ARTICLE, "status: published", "status: live")
     _replace(content_dir / "experts.yaml", "name: Linda Rapson", "name: ''")
     (content_dir / "articles" / "broken.md").write_text("---\ntitle: [\n---\n")
     before = dump(seeded)
 
-    run = subprocess.run(
-        [sys.executable, "-m", "seed_data", str(content_dir), "--database-url", seeded],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    code = seed([str(content_dir), "--database-url", seeded])  # python -m seed_data ...
+    err = capsys.readouterr().err
 
-    assert run.returncode == 1
-    lines = run.stderr.strip().splitlines()
+    assert code == 1
+    lines = err.strip().splitlines()
     assert lines[-1] == "3 problems found; nothing was written."
     assert {line.split(":")[0].rsplit("/", 2)[-1] for line in lines[:-1]} == {
         "broken.md",
