@@ -1,5 +1,6 @@
 """The deliverer: each server worker turns new outbox changes into deliveries and sends the
-due ones, signed, retrying on Standard Webhooks' schedule (schema/webhooks.py keeps them).
+due ones, signed, retrying on Standard Webhooks' schedule (schema/webhooks.py fans changes
+out, schema/deliveries.py keeps the deliveries).
 
 It runs in every worker's lifespan with a connection pool of its own. Claims are leases, so
 several workers (and machines) share the work without sending a row twice at once, and a
