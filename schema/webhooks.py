@@ -1,7 +1,7 @@
 """Webhooks: who hears of which public changes, and the fan-out that tells them.
 
 The fan-out turns outbox changes (schema/changes.py) into one delivery per matching webhook
-(schema/deliveries.py sends them), in the transaction that moves its cursor
+(schema/deliveries.py keeps them), in the transaction that moves its cursor
 (`outbox_cursor`), so each change is fanned out exactly once, whenever a server next runs.
 Nothing here speaks HTTP (api/webhooks does); the body is built by the caller's `payload`
 function.
@@ -17,8 +17,8 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import col
 
-# Claim, claim, finish, retry_delay and SCHEDULE_S are named here too, where
-# tests/api/test_webhooks*.py still look for them: the delivery queue is schema/deliveries.py.
+# Claim, claim, finish, retry_delay and SCHEDULE_S are named here too, only because
+# tests/api/webhooks/ still looks for them here: the delivery queue is schema/deliveries.py.
 from schema.deliveries import SCHEDULE_S as SCHEDULE_S
 from schema.deliveries import Claim as Claim
 from schema.deliveries import claim as claim
