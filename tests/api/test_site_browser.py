@@ -22,7 +22,7 @@ import pytest
 
 from tests.api.conftest import running_server
 from tests.api.site_content import HOSTILE_SLUG, HOSTILE_TITLE, PAIN, write_site_content
-from tests.conftest import IN_CI
+from tests.conftest import unavailable
 from tests.helpers import load
 
 CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
@@ -30,10 +30,7 @@ CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chro
 
 def _chromium() -> str:
     if not Path(CHROMIUM).exists():
-        message = f"no Chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)"
-        if IN_CI:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)")
     return CHROMIUM
 
 

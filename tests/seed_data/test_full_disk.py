@@ -19,13 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import pytest
 
 from schema.migrate import upgrade
 from seed_data import SEED_DIR
 from seed_data.cli import main as seed
 from seed_data.synthetic import write_content
-from tests.conftest import IN_CI
+from tests.conftest import unavailable
 from tests.helpers import dump, load
 
 
@@ -45,10 +44,7 @@ def _tmpfs(size: str, owner: str | None = None) -> Iterator[Path]:
     )
     if mounted.returncode != 0:
         mount_point.rmdir()
-        message = f"cannot mount a tmpfs here ({mounted.stderr.strip() or 'not root'})"
-        if IN_CI:
-            pytest.fail(f"{message}; CI must test a full disk", pytrace=False)
-        pytest.skip(message)
+        unavailable(f"cannot mount a tmpfs here ({mounted.stderr.strip() or 'not root'})")
     try:
         yield mount_point
     finally:
@@ -83,10 +79,7 @@ def _private_postgres() -> Iterator[str]:
     that could be another run's session. Yields its admin URL."""
     binaries = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
     if not binaries:
-        message = "no PostgreSQL server binaries (initdb) on this machine"
-        if IN_CI:
-            pytest.fail(f"{message}; CI must test a full disk", pytrace=False)
-        pytest.skip(message)
+        unavailable("no PostgreSQL server binaries (initdb) on this machine")
     bin_dir = binaries[-1].parent
     # Outside pytest's own temporary folders, which only root may enter.
     directory = Path(f"/tmp/hc-postgres-{uuid.uuid4().hex[:8]}")
