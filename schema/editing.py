@@ -1,9 +1,10 @@
 """Edits one item at a time (what the GraphQL mutations do), through the seed loader's path.
 
 Each edit runs in its own writing transaction (the same lock the loader takes), checks the
-version the editor last saw, validates with `schema.inputs` and `schema.validation`, and writes
-with `schema.writes`: one validation path, one set of messages, one write path. A rejected
-edit changes nothing; an accepted one bumps the version and, for articles, adds a revision.
+version the editor last saw, validates with `schema.inputs` and `schema.validation`, plans with
+`schema.load_plans` and writes with `schema.upserts`: one validation path, one set of messages,
+one write path. A rejected edit changes nothing; an accepted one bumps the version and, for
+articles, adds a revision.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from schema.changes import Changed, record
@@ -28,9 +29,9 @@ from schema.inputs import (
     TopicInput,
     quote_key,
 )
+from schema.load_plans import Batch, plan_load
 from schema.tables import (
     Article,
-    ArticleRevision,
     ArticleStatus,
     ArticleTopic,
     ChangeAction,
@@ -43,8 +44,8 @@ from schema.tables import (
     Topic,
     utcnow,
 )
+from schema.upserts import apply_load, insert_revision
 from schema.validation import Loc, Problem, problems_from_error
-from schema.writes import Batch, apply_load, plan_load, revision_row
 
 Row = TypeVar("Row")
 Model = TypeVar("Model", ArticleInput, TopicInput, ExpertInput)
@@ -374,19 +375,15 @@ async def delete_article(
             )
         snapshot = await article_input(session, row)
         now = utcnow()
-        await session.execute(
-            insert(ArticleRevision.__table__),
-            [
-                revision_row(
-                    article_id=row.id,
-                    snapshot=snapshot,
-                    published_at=row.published_at,
-                    version=row.version + 1,
-                    action=RevisionAction.DELETE,
-                    actor=actor,
-                    now=now,
-                )
-            ],
+        await insert_revision(
+            session=session,
+            article_id=row.id,
+            snapshot=snapshot,
+            published_at=row.published_at,
+            version=row.version + 1,
+            action=RevisionAction.DELETE,
+            actor=actor,
+            now=now,
         )
         await session.execute(delete(Article).where(Article.id == row.id))
         await record(

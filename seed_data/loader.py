@@ -8,9 +8,10 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from schema.db import LARGE_WRITE, open_session, refresh_statistics
+from schema.load_plans import Batch, Progress, plan_load, stored_article_hashes
 from schema.rendering import RenderedBody
+from schema.upserts import apply_load
 from schema.validation import Problem
-from schema.writes import Batch, Progress, apply_load, plan_load, stored_article_hashes
 from seed_data.prepare import PreparedItem, prepare_files
 from seed_data.sources import Origin, SourceProblem, discover
 
@@ -104,7 +105,7 @@ async def load_paths(
     # Render ahead (outside the write transaction) whatever differs from what is stored now;
     # plan_load re-checks inside the transaction and renders anything that changed meanwhile.
     async with open_session(engine) as session:
-        hashes = await stored_article_hashes(session)
+        hashes = await stored_article_hashes(session=session)
     for (kind, _), prepared in zip(files, prepare_files(files, hashes, progress), strict=True):
         collected.problems += [_source(p) for p in prepared.problems]
         if prepared.problems and not prepared.items:

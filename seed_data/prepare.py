@@ -17,9 +17,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from schema.inputs import ArticleInput, ExpertInput, TopicInput
+from schema.load_plans import Progress
 from schema.rendering import RenderedBody, render_markdown
 from schema.validation import problems_from_error
-from schema.writes import Progress
 from seed_data.sources import Origin, SourceProblem, read_article, read_list_file
 
 PARALLEL_MIN_FILES = 500  # measured: below this, starting workers costs more than it saves

@@ -10,7 +10,7 @@ _LABELS = {"prepare": "reading", "write": "writing"}
 
 
 class ProgressDisplay:
-    """Callable as `schema.writes.Progress`: (stage, done, total)."""
+    """Callable as `schema.load_plans.Progress`: (stage, done, total)."""
 
     def __init__(self, stream: TextIO | None = None, *, min_total: int = 50) -> None:
         self.stream = stream or sys.stderr
