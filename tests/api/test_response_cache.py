@@ -23,7 +23,6 @@ from api.app import create_app
 from api.response_cache import MAX_TAG_HEADER, surrogate_headers
 from api.services import services_of
 from api.settings import ApiSettings
-from seed_data import SEED_DIR
 from tests.api.conftest import running_server
 from tests.conftest import reachable_redis
 from tests.helpers import load, make_key, query
@@ -38,12 +37,6 @@ UPDATE = """mutation($slug: String!, $v: Int!, $patch: ArticlePatch!) {
     errors { message }
   }
 }"""
-
-
-@pytest.fixture
-def seeded(database_url: str) -> str:
-    assert load(database_url, SEED_DIR).ok
-    return database_url
 
 
 def stats_app(url: str, **settings: Any) -> TestClient:
