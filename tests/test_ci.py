@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import tests.conftest
-from tests.api import test_site_browser
+from tests.api.site import test_browser
 from tests.test_examples import install_examples
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,10 +56,10 @@ def test_without_npm_the_codegen_and_apollo_tests_fail_under_ci(
 
 
 def test_without_chromium_the_browser_tests_fail_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(test_site_browser, "CHROMIUM", "/nowhere/chromium")
+    monkeypatch.setattr(test_browser, "CHROMIUM", "/nowhere/chromium")
     monkeypatch.setattr(tests.conftest, "IN_CI", True)
     with pytest.raises(pytest.fail.Exception, match="no Chromium at /nowhere/chromium"):
-        test_site_browser._chromium()
+        test_browser._chromium()
     monkeypatch.setattr(tests.conftest, "IN_CI", False)
     with pytest.raises(pytest.skip.Exception, match="no Chromium"):
-        test_site_browser._chromium()
+        test_browser._chromium()

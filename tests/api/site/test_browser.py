@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import running_server
-from tests.api.site_content import HOSTILE_SLUG, HOSTILE_TITLE, PAIN, write_site_content
+from tests.api.site.content import HOSTILE_SLUG, HOSTILE_TITLE, PAIN, write_site_content
 from tests.conftest import unavailable
 from tests.helpers import load
 
