@@ -17,6 +17,7 @@ from graphql import (
 from graphql_relay import from_global_id
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.errors import ErrorCode
 from schema.pagination import MAX_PAGE, Page, PageError, PageRequest
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on both databases
@@ -125,8 +126,9 @@ def selected(info: GraphQLResolveInfo, path: Sequence[str]) -> set[str]:
 
 
 def bad_input(error: PageError) -> GraphQLError:
+    """A page argument refused: BAD_USER_INPUT, naming the argument."""
     return GraphQLError(
-        str(error), extensions={"code": "BAD_USER_INPUT", "argument": error.argument}
+        str(error), extensions={"code": ErrorCode.BAD_USER_INPUT, "argument": error.argument}
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import graphene
 from graphql import GraphQLError, GraphQLResolveInfo
 
+from api.errors import ErrorCode
 from api.graphql.articles.enums import ArticleOrder, ArticleStatus
 from api.graphql.articles.types import Article, ArticleConnection
 from api.graphql.enums import ours
@@ -68,7 +69,7 @@ def _statuses(info: GraphQLResolveInfo, asked: list[Any] | None) -> visibility.S
     statuses = frozenset(ours(tables.ArticleStatus, s) for s in asked)
     if not statuses:
         raise GraphQLError(
-            "status: give at least one status", extensions={"code": "BAD_USER_INPUT"}
+            "status: give at least one status", extensions={"code": ErrorCode.BAD_USER_INPUT}
         )
     if statuses != visibility.PUBLISHED_ONLY:
         info.context.caller.require(Scope.PREVIEW, "Listing unpublished articles")
