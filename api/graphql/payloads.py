@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.graphql.enums import graphql_enum
 from api.graphql.input_types import plain
-from schema.editing import EditCode, EditProblem, EditResult
+from schema.edits import EditCode, EditProblem, EditResult
 from schema.keys import Scope
 
 _CODES = {

@@ -3,7 +3,7 @@ with their inputs and payloads.
 
 Every mutation answers with a payload: the article as stored after the edit, and `errors`
 (field, message, code) when it was refused, in which case nothing changed. Validation and
-writing are `schema.editing`'s, the same as the seed loader's.
+writing are `schema.edits`: the seed loader's path, one item at a time.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from api.graphql.payloads import (
     slug_argument,
     update_field,
 )
-from schema import editing, tables
+from schema import edits, tables
 
 String, Int = graphene.String, graphene.Int
 
@@ -177,8 +177,12 @@ def _status_field(status: tables.ArticleStatus, verb: str) -> graphene.Field:
         return await answer(
             info,
             f"{verb}Article",
-            lambda engine, actor: editing.set_article_status(
-                engine, slug, status, expected_version, actor
+            lambda engine, actor: edits.set_article_status(
+                engine=engine,
+                slug=slug,
+                status=status,
+                expected_version=expected_version,
+                actor=actor,
             ),
             ArticlePayload,
             "article",
@@ -202,7 +206,9 @@ class ArticleMutations(graphene.ObjectType):
         input_type=ArticleInput,
         payload=ArticlePayload,
         field="article",
-        create=lambda engine, data, actor: editing.create_item(engine, tables.Article, data, actor),
+        create=lambda engine, data, actor: edits.create_article(
+            engine=engine, data=data, actor=actor
+        ),
         description="Create an article (a draft unless `status` says otherwise).",
     )
     update_article = update_field(
@@ -210,8 +216,8 @@ class ArticleMutations(graphene.ObjectType):
         patch_type=ArticlePatch,
         payload=ArticlePayload,
         field="article",
-        update=lambda engine, slug, expected_version, patch, actor: editing.update_item(
-            engine, tables.Article, slug, expected_version, patch, actor
+        update=lambda engine, slug, expected_version, patch, actor: edits.update_article(
+            engine=engine, slug=slug, expected_version=expected_version, patch=patch, actor=actor
         ),
         description="Change an article's fields (a new version, kept in `revisions`).",
     )
@@ -232,7 +238,9 @@ class ArticleMutations(graphene.ObjectType):
         result = await run_edit(
             info,
             "deleteArticle",
-            lambda engine, actor: editing.delete_article(engine, slug, expected_version, actor),
+            lambda engine, actor: edits.delete_article(
+                engine=engine, slug=slug, expected_version=expected_version, actor=actor
+            ),
         )
         return DeleteArticlePayload(
             deleted_slug=result.row.slug if result.row is not None else None,

@@ -8,7 +8,7 @@ from api.graphql.experts.descriptions import EXPERT
 from api.graphql.experts.types import Expert
 from api.graphql.input_types import InputSpec, input_types
 from api.graphql.payloads import create_field, errors_field, update_field
-from schema import editing, tables
+from schema import edits
 
 ExpertInput, ExpertPatch = input_types(
     "Expert",
@@ -44,7 +44,9 @@ class ExpertMutations(graphene.ObjectType):
         input_type=ExpertInput,
         payload=ExpertPayload,
         field="expert",
-        create=lambda engine, data, actor: editing.create_item(engine, tables.Expert, data, actor),
+        create=lambda engine, data, actor: edits.create_expert(
+            engine=engine, data=data, actor=actor
+        ),
         description="Create an expert.",
     )
     update_expert = update_field(
@@ -52,8 +54,8 @@ class ExpertMutations(graphene.ObjectType):
         patch_type=ExpertPatch,
         payload=ExpertPayload,
         field="expert",
-        update=lambda engine, slug, expected_version, patch, actor: editing.update_item(
-            engine, tables.Expert, slug, expected_version, patch, actor
+        update=lambda engine, slug, expected_version, patch, actor: edits.update_expert(
+            engine=engine, slug=slug, expected_version=expected_version, patch=patch, actor=actor
         ),
         description="Change an expert's fields.",
     )

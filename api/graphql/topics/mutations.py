@@ -8,7 +8,7 @@ from api.graphql.input_types import InputSpec, input_types
 from api.graphql.payloads import create_field, errors_field, update_field
 from api.graphql.topics.descriptions import TOPIC
 from api.graphql.topics.types import Topic, TopicKind
-from schema import editing, tables
+from schema import edits
 
 TopicInput, TopicPatch = input_types(
     "Topic",
@@ -40,7 +40,9 @@ class TopicMutations(graphene.ObjectType):
         input_type=TopicInput,
         payload=TopicPayload,
         field="topic",
-        create=lambda engine, data, actor: editing.create_item(engine, tables.Topic, data, actor),
+        create=lambda engine, data, actor: edits.create_topic(
+            engine=engine, data=data, actor=actor
+        ),
         description="Create a topic.",
     )
     update_topic = update_field(
@@ -48,8 +50,8 @@ class TopicMutations(graphene.ObjectType):
         patch_type=TopicPatch,
         payload=TopicPayload,
         field="topic",
-        update=lambda engine, slug, expected_version, patch, actor: editing.update_item(
-            engine, tables.Topic, slug, expected_version, patch, actor
+        update=lambda engine, slug, expected_version, patch, actor: edits.update_topic(
+            engine=engine, slug=slug, expected_version=expected_version, patch=patch, actor=actor
         ),
         description="Change a topic's fields.",
     )
