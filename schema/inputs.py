@@ -81,7 +81,8 @@ _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class _Input(SQLModel):
-    model_config = _STRICT  # type: ignore[assignment]
+    # SQLModel types model_config as its own TypedDict (private); pydantic's is what it reads.
+    model_config = _STRICT  # type: ignore[assignment]  # see the line above
     _check_nul = field_validator("*")(_no_nul)
     # Remembered (and pickled along, from a loader's worker processes); inputs are not
     # modified after validation.
@@ -239,8 +240,10 @@ class ArticleInput(ArticleBase, _Input):
     references: list[ReferenceInput] = Field(default_factory=list)
     related: list[RelatedLinkInput] = Field(default_factory=list)
     review: ReviewInput | None = None
-    license: LicenseInput | None = None  # type: ignore[assignment]  # a dict in the table
-    attribution: AttributionInput | None = None  # type: ignore[assignment]
+    # Dicts in the table, models here: validated on the way in, dumped as JSON on the way out
+    # (schema.upserts). Overriding a field's type is what mypy refuses.
+    license: LicenseInput | None = None  # type: ignore[assignment]  # a dict in ArticleBase
+    attribution: AttributionInput | None = None  # type: ignore[assignment]  # likewise
 
     @model_validator(mode="after")
     def _consistent(self) -> ArticleInput:
