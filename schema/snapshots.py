@@ -1,7 +1,7 @@
 """Snapshots: a stored item read back in the form an editor writes it (its input model).
 
-What a patch is applied to (`schema.edits`), and what an article's revisions keep. A snapshot
-validates as the input it came from: writing it back unchanged changes nothing.
+What a patch is applied to (`schema.edits`): an edit that leaves the snapshot as it was writes
+nothing. A deleted article's last revision keeps its snapshot (revisions keep the input form).
 """
 
 from __future__ import annotations
