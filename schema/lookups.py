@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, NamedTuple, cast
+from typing import Any, Literal, NamedTuple, TypeVar, cast
 
 from sqlalchemy import (
     BindParameter,
@@ -130,9 +130,17 @@ async def article_texts(*, session: AsyncSession, ids: Sequence[int]) -> dict[in
     return {id_: ArticleText(*text) for id_, *text in rows}
 
 
+# What `rows_by` looks up: topics or experts.
+Named = TypeVar("Named", Topic, Expert)
+
+
 async def rows_by(
-    *, session: AsyncSession, table: type[Any], column: str, keys: Sequence[Any]
-) -> dict[Any, Any]:
+    *,
+    session: AsyncSession,
+    table: type[Named],
+    column: Literal["id", "slug"],
+    keys: Sequence[int] | Sequence[str],
+) -> dict[Any, Named]:
     """Topics or experts whose `column` (id or slug) is in keys."""
     attribute = col(getattr(table, column))
     rows = await session.execute(select(table).where(attribute.in_(keys)))
