@@ -63,10 +63,10 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
     app = Starlette(
         middleware=_middleware(settings),
         routes=[
-            Route("/graphql", endpoint.answer, methods=["GET", "HEAD", "POST"]),
-            Route("/graphql", endpoint.preflight, methods=["OPTIONS"]),
+            Route("/graphql", endpoint.answer, methods=["GET", "HEAD", "POST"], name="graphql"),
+            Route("/graphql", endpoint.preflight, methods=["OPTIONS"], name="graphql_preflight"),
             Route("/graphiql/{name}", graphiql_asset, methods=["GET"]),
-            Route("/healthz", _liveness, methods=["GET"]),
+            Route("/healthz", _liveness, methods=["GET"], name="healthz"),
             Route("/readyz", readyz, methods=["GET"]),
             *site.routes(settings, engine),
         ],

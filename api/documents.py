@@ -66,7 +66,7 @@ class Prepared:
 
     @property
     def plans(self) -> Plans:
-        """The document's execution plans (api/executor.py), made when first executed."""
+        """The document's execution plans (api/plans.py), made when first executed."""
         assert self.document is not None
         if self._plans is None:
             self._plans = Plans(self.document)

@@ -21,7 +21,8 @@ from api.shared_cache import SharedCache
 
 
 def uncacheable(body: dict[str, Any], status: int, media_type: str, **headers: str) -> Response:
-    """A response no cache may keep (request errors, failures): only `_cacheable` allows it."""
+    """A response no cache may keep (request errors, failures); `send` and `shareable` make
+    the ones caches may keep."""
     return Response(
         orjson.dumps(body),
         status_code=status,

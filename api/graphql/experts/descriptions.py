@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 EXPERT = {
-    "slug": "Unique, URL-safe name.",
+    "slug": "Unique, URL-safe name (lowercase, digits, hyphens).",
     "name": "Full name, without honorific.",
     "honorific": "Like `Dr.`",
     "credentials": "Like `MD, PhD`.",

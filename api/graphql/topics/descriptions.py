@@ -4,9 +4,9 @@ these, and so do `TopicInput` and `TopicPatch`."""
 from __future__ import annotations
 
 TOPIC = {
-    "slug": "Unique, URL-safe name.",
+    "slug": "Unique, URL-safe name (lowercase, digits, hyphens).",
     "name": "Display name.",
     "description": "What the topic covers.",
-    "kind": "Supplement, condition, symptom or general (the default).",
+    "kind": "Supplement, condition, symptom or general.",
     "synonyms": "Other names for it.",
 }

@@ -17,7 +17,9 @@ TopicInput, TopicPatch = input_types(
         "slug": InputSpec(graphene.String, required=True),
         "name": InputSpec(graphene.String, required=True),
         "description": InputSpec(graphene.String),
-        "kind": InputSpec(TopicKind),
+        "kind": InputSpec(
+            TopicKind, description="Supplement, condition, symptom or general (the default)."
+        ),
         "synonyms": InputSpec(graphene.List(graphene.NonNull(graphene.String))),
         "parent": InputSpec(graphene.String, description="Slug of the broader topic."),
     },
