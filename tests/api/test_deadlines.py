@@ -1,5 +1,6 @@
-"""Deadlines, clients that leave, a full pool and a database that never answers: the caller
-gets a prompt answer that says so, and the connection is free again at once."""
+"""Deadlines, clients that leave, a full pool, a database that never answers and queries that
+fail part-way: the caller gets a prompt answer that says so, and the connection is free again
+at once."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from api.app import create_app
 from api.settings import ApiSettings
 from schema.migrate import upgrade
 from seed_data import SEED_DIR
-from tests.api.conftest import post_json, running_server
+from tests.api.conftest import Api, post_json, running_server
 from tests.helpers import load, make_key, query, write_lock_held
 
 SLUG = "magnesium-for-kidney-stones"
@@ -325,3 +326,25 @@ def test_a_read_whose_connection_dies_twice_leaves_the_request_able_to_read(
         answer = client.post("/graphql", json=page)
     assert answer.status_code == 200, answer.text
     assert answer.json() == expected and "errors" not in expected
+
+
+# relatedPosts(first: 50) fails (at most 20) and nulls the whole list while its siblings'
+# loaders are still running.
+FAILING = """{ articles(first: 20) { edges { node { slug relatedPosts(first: 50) { title }
+  references { title } topics { name } quotes { text } } } } }"""
+
+
+def test_a_burst_of_failing_queries_leaks_no_connection(big_api: Api, database_url: str) -> None:
+    app = create_app(ApiSettings(database_url=database_url, db_pool_size=3, rate_limit_anonymous=0))
+    with TestClient(app) as client:
+
+        def fail() -> int:
+            return client.post("/graphql", json={"query": FAILING}).status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            assert set(pool.map(lambda _: fail(), range(40))) == {200}
+
+        # With 3 connections, one leaked per failure would have exhausted the pool long ago.
+        assert client.get("/readyz").json() == {"status": "ok", "database": "up"}
+        ok = client.post("/graphql", json={"query": "{ articles(first: 1) { totalCount } }"})
+        assert ok.json()["data"]["articles"]["totalCount"] == 62
