@@ -17,14 +17,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import col
 
-# Claim, claim, finish, retry_delay and SCHEDULE_S are named here too, only because
-# tests/api/webhooks/ still looks for them here: the delivery queue is schema/deliveries.py.
-from schema.deliveries import SCHEDULE_S as SCHEDULE_S
-from schema.deliveries import Claim as Claim
-from schema.deliveries import claim as claim
-from schema.deliveries import finish as finish
 from schema.deliveries import new_message_id, short_write
-from schema.deliveries import retry_delay as retry_delay
 from schema.tables import (
     Change,
     ChangeAction,

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.cli import main
-from schema import webhooks
+from schema.deliveries import Claim, claim, finish
 from tests.api.webhooks.conftest import deliveries, first, one_delivery, with_engine
 from tests.helpers import query
 
@@ -106,9 +106,9 @@ def test_an_unmigrated_database_is_one_line(
 def test_a_delivery_is_not_replayed_while_an_attempt_is_under_way(
     database_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    async def claimed(engine: AsyncEngine) -> webhooks.Claim:
+    async def claimed(engine: AsyncEngine) -> Claim:
         await one_delivery(engine)
-        [attempt] = await webhooks.claim(engine, limit=5, lease_s=60)
+        [attempt] = await claim(engine, limit=5, lease_s=60)
         return attempt
 
     attempt = with_engine(database_url, claimed)
@@ -120,7 +120,7 @@ def test_a_delivery_is_not_replayed_while_an_attempt_is_under_way(
     assert (row["status"], row["attempts"]) == ("pending", 1)  # untouched
 
     async def failed(engine: AsyncEngine) -> None:
-        await webhooks.finish(
+        await finish(
             engine, attempt, delivered=False, status_code=500, error="HTTP 500", retry_in=None
         )
 

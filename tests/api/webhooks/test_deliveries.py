@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from api.app import create_app
 from api.cli import main
-from schema import webhooks
+from schema.deliveries import SCHEDULE_S, claim, finish, retry_delay
 from schema.tables import utcnow
 from tests.api.conftest import Api
 from tests.api.webhooks.conftest import (
@@ -139,7 +139,7 @@ def test_a_delivery_failing_every_attempt_is_failed_and_can_be_replayed(
     with Receiver() as receiver:
         hook = add_webhook(receiver.url(), seeded, "article.updated")
         receiver.secret = hook.secret
-        receiver.plan = [500] * len(webhooks.SCHEDULE_S)
+        receiver.plan = [500] * len(SCHEDULE_S)
         key = make_key(seeded, "newsroom", ["write"])
         fast = settings(seeded, webhooks_retry_scale=0.000002)  # 27.5 h -> 0.2 s
         with TestClient(create_app(fast)) as client:
@@ -170,11 +170,11 @@ def test_a_delivery_failing_every_attempt_is_failed_and_can_be_replayed(
 
 
 def test_the_schedule_is_standard_webhooks_and_about_a_day() -> None:
-    delays = [webhooks.retry_delay(n) for n in range(1, 8)]
+    delays = [retry_delay(n) for n in range(1, 8)]
     assert delays == [5, 300, 1800, 7200, 18000, 36000, 36000]
-    assert webhooks.retry_delay(8) is None
-    assert 27 * 3600 < sum(webhooks.SCHEDULE_S) < 28 * 3600
-    assert webhooks.retry_delay(1, scale=0.5) == 2.5
+    assert retry_delay(8) is None
+    assert 27 * 3600 < sum(SCHEDULE_S) < 28 * 3600
+    assert retry_delay(1, scale=0.5) == 2.5
 
 
 def test_redirects_are_not_followed(seeded: str) -> None:
@@ -237,18 +237,16 @@ def test_an_attempt_logged_after_its_lease_ran_out_is_ignored(database_url: str)
     async def go(engine: AsyncEngine) -> None:
         await one_delivery(engine)
         start = utcnow()
-        [late] = await webhooks.claim(engine, limit=5, lease_s=10, now=start)
-        assert await webhooks.claim(engine, limit=5, lease_s=10, now=start) == []  # leased
+        [late] = await claim(engine, limit=5, lease_s=10, now=start)
+        assert await claim(engine, limit=5, lease_s=10, now=start) == []  # leased
         # The lease runs out (its sender seemed dead) and another sender claims it.
         later = start + dt.timedelta(seconds=11)
-        [again] = await webhooks.claim(engine, limit=5, lease_s=10, now=later)
+        [again] = await claim(engine, limit=5, lease_s=10, now=later)
         assert (late.attempt, again.attempt) == (1, 2)
-        await webhooks.finish(engine, late, delivered=True, status_code=200, error=None, retry_in=0)
+        await finish(engine, late, delivered=True, status_code=200, error=None, retry_in=0)
         [row] = await logged(engine)
         assert (row.status, row.attempts, row.last_status_code) == ("pending", 2, None)
-        await webhooks.finish(
-            engine, again, delivered=False, status_code=500, error="HTTP 500", retry_in=5
-        )
+        await finish(engine, again, delivered=False, status_code=500, error="HTTP 500", retry_in=5)
         [row] = await logged(engine)
         assert (row.status, row.attempts, row.last_error) == ("pending", 2, "HTTP 500")
         assert row.leased_until is None
