@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 
 from api.app import create_app
 from api.settings import ApiSettings
+from tests.api.conftest import Api
 from tests.helpers import load, make_key
 
 PAIN = "magnesium-for-chronic-pain"
@@ -33,9 +34,7 @@ canonical_url: https://example.org/magnesium-pain
 
 
 def _terms(client: TestClient, slug: str) -> dict[str, Any]:
-    body = client.post("/graphql", json={"query": TERMS, "variables": {"slug": slug}}).json()
-    assert "errors" not in body, body
-    article = body["data"]["article"]
+    article = Api(client).data(TERMS, {"slug": slug})["article"]
     article["jsonLd"] = json.loads(article["jsonLd"])
     return dict(article)
 
@@ -96,26 +95,19 @@ UPDATE = """mutation($patch: ArticlePatch!) {
 def test_mutations_set_and_remove_them(database_url: str, content_dir: Path) -> None:
     assert load(database_url, content_dir).ok
     key = make_key(database_url, "editor", ["write"])
-    headers = {"authorization": f"Bearer {key}"}
     patch = {"license": {"name": "CC BY 4.0"}, "attribution": {"text": "By <us> & co"}}
     with TestClient(create_app(ApiSettings(database_url=database_url))) as client:
-        answer = client.post(
-            "/graphql", json={"query": UPDATE, "variables": {"patch": patch}}, headers=headers
-        ).json()["data"]["updateArticle"]
+        editor = Api(client, key)
+        answer = editor.ask(UPDATE, {"patch": patch})["data"]["updateArticle"]
         assert answer["errors"] == []
         assert answer["article"]["license"] == {"name": "CC BY 4.0", "url": None}
         assert answer["article"]["attribution"] == {
             "text": "By <us> & co",
             "html": "By &lt;us&gt; &amp; co",  # plain text, escaped
         }
-        removed = client.post(
-            "/graphql",
-            json={
-                "query": UPDATE.replace("expectedVersion: 1", "expectedVersion: 2"),
-                "variables": {"patch": {"license": None}},
-            },
-            headers=headers,
-        ).json()["data"]["updateArticle"]
+        removed = editor.ask(
+            UPDATE.replace("expectedVersion: 1", "expectedVersion: 2"), {"patch": {"license": None}}
+        )["data"]["updateArticle"]
         assert removed["article"]["license"]["name"] == "All rights reserved"
 
 
@@ -126,18 +118,13 @@ def test_attribution_html_is_bounded_once_cleaned_and_links_are_absolute(
     article stays editable."""
     assert load(database_url, content_dir).ok
     key = make_key(database_url, "editor", ["write"])
-    headers = {"authorization": f"Bearer {key}"}
     long = '<a href="https://e.org/">x</a>' * 66  # 1,980 characters, 2,970 once cleaned
     relative = 'By <a href="/ours">us</a> and <a href="//evil.example/">them</a>'
     with TestClient(create_app(ApiSettings(database_url=database_url))) as client:
 
         def update(version: int, patch: dict[str, Any]) -> dict[str, Any]:
             query = UPDATE.replace("expectedVersion: 1", f"expectedVersion: {version}")
-            body = client.post(
-                "/graphql", json={"query": query, "variables": {"patch": patch}}, headers=headers
-            ).json()
-            assert "errors" not in body, body
-            return dict(body["data"]["updateArticle"])
+            return dict(Api(client, key).data(query, {"patch": patch})["updateArticle"])
 
         refused = update(1, {"attribution": {"text": "x", "html": long}})
         assert refused["article"] is None

@@ -23,7 +23,7 @@ from api.app import create_app
 from api.response_cache import MAX_TAG_HEADER, surrogate_headers
 from api.services import services_of
 from api.settings import ApiSettings
-from tests.api.conftest import running_server
+from tests.api.conftest import Api, running_server
 from tests.conftest import reachable_redis
 from tests.helpers import load, make_key, query
 
@@ -44,8 +44,8 @@ def stats_app(url: str, **settings: Any) -> TestClient:
 
 
 def post(client: TestClient, query: str, variables: Any = None, key: str | None = None) -> Any:
-    headers = {"authorization": f"Bearer {key}"} if key else {}
-    answer = client.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
+    """The answer (status 200), errors and all, with the cache's `extensions`."""
+    answer = Api(client, key).post(query, variables)
     assert answer.status_code == 200, answer.text
     return answer.json()
 
