@@ -25,7 +25,7 @@ from api.services import services_of
 from api.settings import ApiSettings
 from tests.api.conftest import Api, running_server
 from tests.conftest import reachable_redis
-from tests.helpers import load, make_key, query
+from tests.helpers import clear_of_a_rate_window_edge, load, make_key, query
 
 PAIN = "magnesium-for-chronic-pain"
 STONES = "magnesium-for-kidney-stones"
@@ -325,6 +325,7 @@ def test_repeated_gets_still_count_against_the_rate_limit(seeded: str) -> None:
     settings = ApiSettings(database_url=seeded, rate_limit_anonymous=3)
     params = {"query": PAGE, "variables": json.dumps({"slug": PAIN})}
     with TestClient(create_app(settings)) as client:
+        clear_of_a_rate_window_edge()
         answers = [client.get("/graphql", params=params) for _ in range(4)]
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     assert answers[1].content == answers[2].content == answers[0].content
@@ -336,6 +337,7 @@ def test_a_hit_spends_no_cost_budget(seeded: str) -> None:
     other = {"query": "{ articles(first: 10) { edges { node { slug } } } }"}  # costs 60 too
     budgets = {"rate_limit_cost_anonymous": 130, "max_query_cost": 100}
     with TestClient(create_app(ApiSettings(database_url=seeded, **budgets))) as client:
+        clear_of_a_rate_window_edge()
         answers = [client.post("/graphql", json=page) for _ in range(4)]
         assert [a.status_code for a in answers] == [200] * 4  # one execution, three hits
         assert answers[0].headers["ratelimit-cost-remaining"] == "70"
