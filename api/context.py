@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from graphql import GraphQLResolveInfo
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -213,3 +214,9 @@ class RequestContext:
 
 class RequestFinished(RuntimeError):
     """A resolver still running after its request was answered."""
+
+
+def context_of(info: GraphQLResolveInfo) -> RequestContext:
+    """The request's context, typed, as a resolver sees it (`info.context`)."""
+    context: RequestContext = info.context
+    return context

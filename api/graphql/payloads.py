@@ -12,6 +12,7 @@ from graphene.utils.str_converters import to_camel_case
 from graphql import GraphQLResolveInfo
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.context import context_of
 from api.graphql.enums import graphql_enum
 from api.graphql.input_types import plain
 from schema.edits import EditCode, EditProblem, EditResult
@@ -75,7 +76,7 @@ def edit_errors(problems: list[EditProblem], input_argument: str | None) -> list
 
 async def run_edit(info: GraphQLResolveInfo, mutation: str, edit: Edit) -> EditResult[Any]:
     """Run `edit(engine, actor)` for a caller with the write scope (FORBIDDEN otherwise)."""
-    context = info.context
+    context = context_of(info)
     context.caller.require(Scope.WRITE, f"`{mutation}`")
     await context.release()
     result = await edit(context.engine, context.caller.name)

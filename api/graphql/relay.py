@@ -17,6 +17,7 @@ from graphql import (
 from graphql_relay import from_global_id
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.context import context_of
 from api.errors import ErrorCode
 from schema.pagination import MAX_PAGE, Page, PageError, PageRequest
 
@@ -191,7 +192,7 @@ async def paged(
     nodes' fields will ask for, so that they answer at once."""
     try:
         request = page_request(args, info)
-        page = await info.context.read(lambda session: fetch(session, request))
+        page = await context_of(info).read(lambda session: fetch(session, request))
     except PageError as error:
         raise bad_input(error) from None
     if prefetch is not None and page.rows:

@@ -6,6 +6,7 @@ from typing import Any
 
 from graphql import GraphQLResolveInfo
 
+from api.context import context_of
 from api.graphql.articles.licensing import license_of
 from api.graphql.loaders import loaders_of
 from schema import tables
@@ -29,7 +30,7 @@ async def json_ld(article: tables.Article, url: str, info: GraphQLResolveInfo) -
         "url": url,
         "mainEntityOfPage": url,
         "dateModified": article.updated_at.isoformat(),
-        "publisher": {"@type": "Organization", "name": info.context.settings.publisher_name},
+        "publisher": {"@type": "Organization", "name": context_of(info).settings.publisher_name},
         "wordCount": article.word_count,
         "isAccessibleForFree": True,
     }

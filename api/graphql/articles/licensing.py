@@ -10,6 +10,7 @@ from typing import Any
 import graphene
 from graphql import GraphQLResolveInfo
 
+from api.context import context_of
 from schema import tables
 from schema.inputs import attribution_text_of
 
@@ -34,7 +35,7 @@ class Attribution(graphene.ObjectType):
 def license_of(article: tables.Article, info: GraphQLResolveInfo) -> dict[str, Any]:
     if article.license:
         return {"name": article.license["name"], "url": article.license.get("url")}
-    settings = info.context.settings
+    settings = context_of(info).settings
     return {"name": settings.license_name, "url": settings.license_url}
 
 
@@ -44,7 +45,7 @@ def attribution_of(article: tables.Article, url: str, info: GraphQLResolveInfo) 
     if own:
         text = own["text"]
         return {"text": text, "html": own.get("html") or escape(text)}
-    settings = info.context.settings
+    settings = context_of(info).settings
     text, html = settings.attribution_text, settings.attribution_html
     if text is None and html is None:
         publisher = settings.publisher_name

@@ -11,6 +11,7 @@ from typing import Any
 import graphene
 from graphql import GraphQLError, GraphQLResolveInfo
 
+from api.context import context_of
 from api.errors import ErrorCode
 from api.graphql.articles.enums import ArticleOrder, ArticleStatus
 from api.graphql.articles.types import Article, ArticleConnection
@@ -72,7 +73,7 @@ def _statuses(info: GraphQLResolveInfo, asked: list[Any] | None) -> visibility.S
             "status: give at least one status", extensions={"code": ErrorCode.BAD_USER_INPUT}
         )
     if statuses != visibility.PUBLISHED_ONLY:
-        info.context.caller.require(Scope.PREVIEW, "Listing unpublished articles")
+        context_of(info).caller.require(Scope.PREVIEW, "Listing unpublished articles")
     return statuses
 
 
@@ -222,7 +223,7 @@ class ArticleQueries(graphene.ObjectType):
 
     async def resolve_article(root: Any, info: GraphQLResolveInfo, slug: str, preview: bool) -> Any:
         if preview:
-            info.context.caller.require(Scope.PREVIEW, "`preview: true`")
+            context_of(info).caller.require(Scope.PREVIEW, "`preview: true`")
             article = await loaders_of(info).any_article_by_slug.load(slug)
         else:
             article = await loaders_of(info).article_by_slug.load(slug)

@@ -10,6 +10,7 @@ from typing import Any
 import graphene
 from graphql import GraphQLResolveInfo
 
+from api.context import context_of
 from api.graphql.articles.body import Section, TocEntry, body_of, sections_of, table_of_contents
 from api.graphql.articles.descriptions import ARTICLE, REFERENCE, RELATED_POST, REVIEW
 from api.graphql.articles.enums import ArticleStatus, BodyFormat
@@ -88,7 +89,7 @@ class RelatedPost(graphene.ObjectType):
 
 def article_url(article: tables.Article, info: GraphQLResolveInfo) -> str:
     return article.canonical_url or page_url(
-        info.context.settings.site_url, "Article", article.slug
+        context_of(info).settings.site_url, "Article", article.slug
     )
 
 
@@ -185,7 +186,7 @@ class Article(graphene.ObjectType):
     async def get_node(cls, info: GraphQLResolveInfo, id: int) -> tables.Article | None:
         # A preview key sees drafts by id too (a client refetching what it previewed).
         loaders = loaders_of(info)
-        if info.context.caller.can(Scope.PREVIEW):
+        if context_of(info).caller.can(Scope.PREVIEW):
             return await loaders.any_article_by_id.load(id)
         return await loaders.article_by_id.load(id)
 
@@ -262,7 +263,7 @@ class Article(graphene.ObjectType):
     async def resolve_revisions(
         parent: tables.Article, info: GraphQLResolveInfo, first: int
     ) -> list[tables.ArticleRevision]:
-        info.context.caller.require(Scope.PREVIEW, "`revisions`")
+        context_of(info).caller.require(Scope.PREVIEW, "`revisions`")
         if not 0 <= first <= MAX_REVISIONS:
             raise bad_input(PageError("first", f"must be between 0 and {MAX_REVISIONS}"))
         revisions = await loaders_of(info).revisions_by_article_id.load(parent.id)

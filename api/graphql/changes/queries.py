@@ -10,6 +10,7 @@ from typing import Any
 import graphene
 from graphql import GraphQLResolveInfo
 
+from api.context import context_of
 from api.graphql.changes.types import ChangeConnection
 from api.graphql.relay import paged
 from schema.changes import change_page
@@ -37,7 +38,7 @@ class ChangeQueries(graphene.ObjectType):
     )
 
     async def resolve_changes(root: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
-        public_only = not info.context.caller.can(Scope.PREVIEW)
+        public_only = not context_of(info).caller.can(Scope.PREVIEW)
         return await paged(
             info,
             ChangeConnection,

@@ -9,6 +9,7 @@ import graphene
 from graphql import GraphQLResolveInfo
 from graphql_relay import to_global_id
 
+from api.context import context_of
 from api.graphql.relay import connection_types
 from api.site_urls import page_url
 from schema import tables
@@ -44,7 +45,7 @@ class ChangedItem(graphene.ObjectType):
 
     @staticmethod
     def resolve_url(row: tables.Change, info: GraphQLResolveInfo) -> str:
-        site_url = info.context.settings.site_url
+        site_url = context_of(info).settings.site_url
         return row.canonical_url or page_url(site_url, str(row.entity), row.slug)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import graphene
 from graphql import GraphQLResolveInfo
 
+from api.context import context_of
 from api.graphql.articles.body import sections_of
 from api.graphql.articles.queries import article_connection, article_list_arguments
 from api.graphql.experts.descriptions import EXPERT, QUOTE
@@ -60,7 +61,7 @@ class Expert(graphene.ObjectType):
 
     @staticmethod
     def resolve_url(parent: tables.Expert, info: GraphQLResolveInfo) -> str:
-        return page_url(info.context.settings.site_url, "Expert", parent.slug)
+        return page_url(context_of(info).settings.site_url, "Expert", parent.slug)
 
     @classmethod
     def is_type_of(cls, root: Any, info: GraphQLResolveInfo) -> bool:
@@ -105,7 +106,7 @@ class Quote(graphene.ObjectType):
     @classmethod
     async def get_node(cls, info: GraphQLResolveInfo, id: int) -> tables.Quote | None:
         loaders = loaders_of(info)
-        if info.context.caller.can(Scope.PREVIEW):
+        if context_of(info).caller.can(Scope.PREVIEW):
             return await loaders.any_quote_by_id.load(id)
         return await loaders.quote_by_id.load(id)
 

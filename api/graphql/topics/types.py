@@ -8,6 +8,7 @@ from typing import Any
 import graphene
 from graphql import GraphQLResolveInfo
 
+from api.context import context_of
 from api.graphql.articles.queries import article_connection, article_list_arguments
 from api.graphql.enums import graphql_enum
 from api.graphql.loaders import loaders_of
@@ -57,7 +58,7 @@ class Topic(graphene.ObjectType):
 
     @staticmethod
     def resolve_url(parent: tables.Topic, info: GraphQLResolveInfo) -> str:
-        return page_url(info.context.settings.site_url, "Topic", parent.slug)
+        return page_url(context_of(info).settings.site_url, "Topic", parent.slug)
 
     @classmethod
     def is_type_of(cls, root: Any, info: GraphQLResolveInfo) -> bool:
