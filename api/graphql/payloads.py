@@ -5,7 +5,7 @@ the create and update fields every domain's mutations are made of."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import graphene
 from graphene.utils.str_converters import to_camel_case
@@ -31,6 +31,28 @@ EditErrorCode = graphql_enum(EditCode, _CODES)
 
 # An edit as `run_edit` runs it: `edit(engine, actor)`.
 Edit = Callable[[AsyncEngine, str], Awaitable[EditResult[Any]]]
+
+
+class Create(Protocol):
+    """A schema function that creates one kind of item (`schema.edits.create_topic`)."""
+
+    def __call__(
+        self, *, engine: AsyncEngine, data: dict[str, Any], actor: str
+    ) -> Awaitable[EditResult[Any]]: ...
+
+
+class Update(Protocol):
+    """A schema function that changes one kind of item (`schema.edits.update_topic`)."""
+
+    def __call__(
+        self,
+        *,
+        engine: AsyncEngine,
+        slug: str,
+        expected_version: int,
+        patch: dict[str, Any],
+        actor: str,
+    ) -> Awaitable[EditResult[Any]]: ...
 
 
 class EditError(graphene.ObjectType):
@@ -116,18 +138,18 @@ def create_field(
     input_type: Any,
     payload: type[graphene.ObjectType],
     field: str,
-    create: Callable[[AsyncEngine, dict[str, Any], str], Awaitable[EditResult[Any]]],
+    create: Create,
     description: str,
 ) -> graphene.Field:
-    """A `create<Kind>(input:)` field: `create(engine, data, actor)` makes the item from the
-    input as plain data, and the payload's `field` holds it."""
+    """A `create<Kind>(input:)` field: `create` makes the item from the input as plain data,
+    and the payload's `field` holds it."""
 
     async def resolve(root: Any, info: GraphQLResolveInfo, input: Any) -> Any:
         data = plain(input)
         return await answer(
             info,
             mutation,
-            lambda engine, actor: create(engine, data, actor),
+            lambda engine, actor: create(engine=engine, data=data, actor=actor),
             payload,
             field,
             "input",
@@ -147,11 +169,10 @@ def update_field(
     patch_type: Any,
     payload: type[graphene.ObjectType],
     field: str,
-    update: Callable[[AsyncEngine, str, int, dict[str, Any], str], Awaitable[EditResult[Any]]],
+    update: Update,
     description: str,
 ) -> graphene.Field:
-    """An `update<Kind>(slug:, expectedVersion:, patch:)` field:
-    `update(engine, slug, expected_version, patch, actor)` changes the item."""
+    """An `update<Kind>(slug:, expectedVersion:, patch:)` field: `update` changes the item."""
 
     async def resolve(
         root: Any, info: GraphQLResolveInfo, slug: str, expected_version: int, patch: Any
@@ -160,7 +181,9 @@ def update_field(
         return await answer(
             info,
             mutation,
-            lambda engine, actor: update(engine, slug, expected_version, data, actor),
+            lambda engine, actor: update(
+                engine=engine, slug=slug, expected_version=expected_version, patch=data, actor=actor
+            ),
             payload,
             field,
             "patch",

@@ -206,9 +206,7 @@ class ArticleMutations(graphene.ObjectType):
         input_type=ArticleInput,
         payload=ArticlePayload,
         field="article",
-        create=lambda engine, data, actor: edits.create_article(
-            engine=engine, data=data, actor=actor
-        ),
+        create=edits.create_article,
         description="Create an article (a draft unless `status` says otherwise).",
     )
     update_article = update_field(
@@ -216,9 +214,7 @@ class ArticleMutations(graphene.ObjectType):
         patch_type=ArticlePatch,
         payload=ArticlePayload,
         field="article",
-        update=lambda engine, slug, expected_version, patch, actor: edits.update_article(
-            engine=engine, slug=slug, expected_version=expected_version, patch=patch, actor=actor
-        ),
+        update=edits.update_article,
         description="Change an article's fields (a new version, kept in `revisions`).",
     )
     publish_article = _status_field(tables.ArticleStatus.PUBLISHED, "publish")

@@ -44,9 +44,7 @@ class ExpertMutations(graphene.ObjectType):
         input_type=ExpertInput,
         payload=ExpertPayload,
         field="expert",
-        create=lambda engine, data, actor: edits.create_expert(
-            engine=engine, data=data, actor=actor
-        ),
+        create=edits.create_expert,
         description="Create an expert.",
     )
     update_expert = update_field(
@@ -54,8 +52,6 @@ class ExpertMutations(graphene.ObjectType):
         patch_type=ExpertPatch,
         payload=ExpertPayload,
         field="expert",
-        update=lambda engine, slug, expected_version, patch, actor: edits.update_expert(
-            engine=engine, slug=slug, expected_version=expected_version, patch=patch, actor=actor
-        ),
+        update=edits.update_expert,
         description="Change an expert's fields.",
     )

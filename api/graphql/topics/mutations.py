@@ -42,9 +42,7 @@ class TopicMutations(graphene.ObjectType):
         input_type=TopicInput,
         payload=TopicPayload,
         field="topic",
-        create=lambda engine, data, actor: edits.create_topic(
-            engine=engine, data=data, actor=actor
-        ),
+        create=edits.create_topic,
         description="Create a topic.",
     )
     update_topic = update_field(
@@ -52,8 +50,6 @@ class TopicMutations(graphene.ObjectType):
         patch_type=TopicPatch,
         payload=TopicPayload,
         field="topic",
-        update=lambda engine, slug, expected_version, patch, actor: edits.update_topic(
-            engine=engine, slug=slug, expected_version=expected_version, patch=patch, actor=actor
-        ),
+        update=edits.update_topic,
         description="Change a topic's fields.",
     )
